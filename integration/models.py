@@ -1,0 +1,169 @@
+"""Integration points, their scheduled checks and results, and portfolio releases."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from portfolio.core.models import VersionedModel
+
+
+class Depth(models.TextChoices):
+    PARTIAL = "partial", "Partial"
+    FULL = "full", "Full"
+
+
+class Outcome(models.TextChoices):
+    """What the latest check (or the recorded result) says of an integration point."""
+
+    PENDING = "pending", "Not checked yet"
+    READY = "ready", "Ready"
+    AT_RISK = "at_risk", "At risk"
+    NOT_READY = "not_ready", "Not ready"
+    MISSED = "missed", "Missed"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
+class IntegrationPoint(VersionedModel):
+    """A dated point in the cadence where the work of several trains or value streams is
+    integrated and shown working, fully or partially."""
+
+    portfolio = models.ForeignKey("portfolio.Portfolio", on_delete=models.CASCADE, related_name="integration_points")
+    name = models.CharField(max_length=160)
+    date = models.DateField()
+    program_increment = models.ForeignKey(
+        "cadence.ProgramIncrement", on_delete=models.PROTECT, related_name="integration_points"
+    )
+    depth = models.CharField(max_length=8, choices=Depth.choices, default=Depth.PARTIAL)
+    solution_train = models.ForeignKey(
+        "valuestreams.Train",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_integration_points",
+        help_text="The solution train whose STE manages this point, if any.",
+    )
+    value_streams = models.ManyToManyField("valuestreams.ValueStream", blank=True, related_name="integration_points")
+    trains = models.ManyToManyField("valuestreams.Train", blank=True, related_name="integration_points")
+    dependencies = models.ManyToManyField("valuestreams.Dependency", blank=True, related_name="integration_points")
+    features = models.ManyToManyField("valuestreams.Feature", blank=True, related_name="integration_points")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["portfolio", "name"], name="%(app_label)s_%(class)s_unique_name"),
+            models.CheckConstraint(condition=Q(depth__in=Depth.values), name="%(app_label)s_%(class)s_depth_valid"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=Outcome.values), name="%(app_label)s_%(class)s_outcome_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["portfolio", "date"])]
+
+    def __str__(self):
+        return self.name
+
+
+class AcceptanceCriterion(VersionedModel):
+    """One item of an integration point's acceptance checklist."""
+
+    integration_point = models.ForeignKey(IntegrationPoint, on_delete=models.CASCADE, related_name="criteria")
+    text = models.CharField(max_length=300)
+    met = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["integration_point_id", "position", "id"]
+        verbose_name_plural = "acceptance criteria"
+
+    def __str__(self):
+        return self.text
+
+
+class IntegrationCheckRun(models.Model):
+    """The findings of one scheduled check of an integration point. There is one run per
+    point and check window (the schedule interval it belongs to), so two workers or a
+    retried task record one result."""
+
+    integration_point = models.ForeignKey(IntegrationPoint, on_delete=models.CASCADE, related_name="check_runs")
+    window_start = models.DateTimeField(help_text="Start of the schedule interval this run belongs to.")
+    ran_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    findings = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-window_start"]
+        get_latest_by = "window_start"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration_point", "window_start"], name="%(app_label)s_%(class)s_one_per_window"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=Outcome.values), name="%(app_label)s_%(class)s_outcome_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.integration_point} · {self.window_start:%Y-%m-%d %H:%M} · {self.get_outcome_display()}"
+
+
+class ResultVerdict(models.TextChoices):
+    PASS = "pass", "Pass"
+    FAIL = "fail", "Fail"
+
+
+class IntegrationResult(models.Model):
+    """A pass or fail recorded for an integration point by a person or a pipeline. A
+    pipeline sends an idempotency key, so a retried request records once."""
+
+    integration_point = models.ForeignKey(IntegrationPoint, on_delete=models.CASCADE, related_name="results")
+    verdict = models.CharField(max_length=4, choices=ResultVerdict.choices)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="integration_results"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    idempotency_key = models.CharField(max_length=120, blank=True)
+    source_url = models.URLField(blank=True, help_text="Link to the pipeline run, if any.")
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration_point", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="%(app_label)s_%(class)s_unique_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=ResultVerdict.values), name="%(app_label)s_%(class)s_verdict_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.integration_point} · {self.get_verdict_display()}"
+
+
+class Release(VersionedModel):
+    """A portfolio-level release that integrates the work of several value streams,
+    gated on integration points passing."""
+
+    portfolio = models.ForeignKey("portfolio.Portfolio", on_delete=models.CASCADE, related_name="releases")
+    name = models.CharField(max_length=160)
+    date = models.DateField()
+    description = models.TextField(blank=True)
+    value_streams = models.ManyToManyField("valuestreams.ValueStream", blank=True, related_name="releases")
+    integration_points = models.ManyToManyField(IntegrationPoint, blank=True, related_name="releases")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["portfolio", "name"], name="%(app_label)s_%(class)s_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,3 @@
+"""The portfolio app's pages (filled in by the pages work)."""
+
+urlpatterns = []

@@ -1,0 +1,22 @@
+"""Test settings: the project's settings with tasks run eagerly and fast hashing.
+
+Celery reads its configuration once, so eager mode is set here, not with pytest's
+``settings`` fixture. The real-worker tests switch it off for themselves.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+
+from portfolio.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+# The real-worker tests need the real broker; every other test runs tasks in-process.
+if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
+    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_RESULT_BACKEND = "cache+memory://"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -1,0 +1,4 @@
+"""The valuestreams app's pages."""
+
+app_name = "valuestreams"
+urlpatterns = []

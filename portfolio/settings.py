@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
-    "rules.apps.AutodiscoverRulesConfig",
+    "rules",
     "django_celery_beat",
     "django_celery_results",
     "cadence",

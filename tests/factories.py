@@ -56,6 +56,7 @@ class ProgramIncrementFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = ProgramIncrement
+        skip_postgeneration_save = True
 
     cadence = factory.SubFactory(CadenceFactory)
     number = factory.Sequence(lambda n: n + 1)

@@ -9,5 +9,7 @@ def current_portfolio(request):
     return {
         "current_portfolio": portfolio,
         "user_portfolios": getattr(request, "portfolios", []),
-        "words": portfolio.words if portfolio else {"pi": "PI", "pi_long": "Program Increment", "board": "program board"},
+        "words": portfolio.words
+        if portfolio
+        else {"pi": "PI", "pi_long": "Program Increment", "board": "program board"},
     }

@@ -40,7 +40,9 @@ class Milestone(VersionedModel):
     class Meta:
         ordering = ["date", "name"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=MilestoneKind.values), name="%(app_label)s_%(class)s_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=MilestoneKind.values), name="%(app_label)s_%(class)s_kind_valid"
+            ),
             models.CheckConstraint(
                 condition=~Q(kind=MilestoneKind.RELEASE) | Q(release__isnull=False) | Q(train__isnull=False),
                 name="%(app_label)s_%(class)s_release_marker_has_release",

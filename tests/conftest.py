@@ -54,20 +54,33 @@ def world(db) -> World:
         value_stream=value_stream, name="Card Platform Solution Train", key="CPS", engineer=users["ste"]
     )
     art = factories.TrainFactory(
-        value_stream=value_stream, name="Card Issuing ART", key="CIA", solution_train=solution_train,
+        value_stream=value_stream,
+        name="Card Issuing ART",
+        key="CIA",
+        solution_train=solution_train,
         engineer=users["rte"],
     )
     other_art = factories.TrainFactory(
         value_stream=other_value_stream, name="Loan Origination ART", key="LOA", engineer=users["other_rte"]
     )
     pi = factories.ProgramIncrementFactory(
-        cadence=portfolio.cadence, number=1, name="PI 26.4",
-        start_date=datetime.date(2026, 10, 5), end_date=datetime.date(2026, 12, 13),
-        planning_date=datetime.date(2026, 10, 5), intake_cutoff=datetime.date(2026, 9, 21),
+        cadence=portfolio.cadence,
+        number=1,
+        name="PI 26.4",
+        start_date=datetime.date(2026, 10, 5),
+        end_date=datetime.date(2026, 12, 13),
+        planning_date=datetime.date(2026, 10, 5),
+        intake_cutoff=datetime.date(2026, 9, 21),
     )
     return World(
-        portfolio=portfolio, users=users, value_stream=value_stream, other_value_stream=other_value_stream,
-        solution_train=solution_train, art=art, other_art=other_art, pi=pi,
+        portfolio=portfolio,
+        users=users,
+        value_stream=value_stream,
+        other_value_stream=other_value_stream,
+        solution_train=solution_train,
+        art=art,
+        other_art=other_art,
+        pi=pi,
     )
 
 
@@ -86,6 +99,7 @@ def _demo_portfolios(django_db_setup, django_db_blocker):
 def demo(request, _demo_portfolios, db):
     """The small, then the medium demo portfolio (its ``users`` map role names to users)."""
     from portfolio.demo import build_demo
+
     from portfolio.models import Portfolio
 
     seeded = _demo_portfolios[request.param]

@@ -61,9 +61,7 @@ class ProgramIncrementFactory(factory.django.DjangoModelFactory):
     cadence = factory.SubFactory(CadenceFactory)
     number = factory.Sequence(lambda n: n + 1)
     name = factory.LazyAttribute(lambda pi: f"PI {pi.number}")
-    start_date = factory.LazyAttribute(
-        lambda pi: pi.cadence.start_date + datetime.timedelta(days=70 * (pi.number - 1))
-    )
+    start_date = factory.LazyAttribute(lambda pi: pi.cadence.start_date + datetime.timedelta(days=70 * (pi.number - 1)))
     end_date = factory.LazyAttribute(lambda pi: pi.start_date + datetime.timedelta(days=69))
     planning_date = factory.LazyAttribute(lambda pi: pi.start_date)
     intake_cutoff = factory.LazyAttribute(lambda pi: pi.start_date - datetime.timedelta(days=14))
@@ -191,7 +189,8 @@ class DependencyFactory(factory.django.DjangoModelFactory):
 
     consumer = factory.SubFactory(TrainFactory)
     provider = factory.SubFactory(
-        TrainFactory, value_stream=factory.SubFactory(ValueStreamFactory, portfolio=factory.SelfAttribute("...portfolio"))
+        TrainFactory,
+        value_stream=factory.SubFactory(ValueStreamFactory, portfolio=factory.SelfAttribute("...portfolio")),
     )
     portfolio = factory.LazyAttribute(lambda d: d.consumer.value_stream.portfolio)
     key = factory.Sequence(lambda n: f"D-{n}")

@@ -32,23 +32,33 @@ def test_status_reports_by_the_trains_rte_its_ste_and_apmo(world):
 
 def test_dependencies_are_raised_for_a_consumer_train_its_engineers_apmo_and_architects(world):
     assert allowed(world, "valuestreams.raise_dependency", world.art) == {
-        "apmo", "enterprise_architect", "rte", "ste",
+        "apmo",
+        "enterprise_architect",
+        "rte",
+        "ste",
     }
 
 
 def test_provider_actions_belong_to_the_providers_engineers(world):
-    dependency = DependencyFactory(consumer=world.other_art, provider=world.art, portfolio=world.portfolio,
-                                   needed_by_pi=world.pi)
+    dependency = DependencyFactory(
+        consumer=world.other_art, provider=world.art, portfolio=world.portfolio, needed_by_pi=world.pi
+    )
     assert allowed(world, "valuestreams.act_as_provider", dependency) == {
-        "apmo", "enterprise_architect", "rte", "ste",
+        "apmo",
+        "enterprise_architect",
+        "rte",
+        "ste",
     }
 
 
 def test_only_the_consumers_engineers_apmo_and_architects_cancel(world):
-    dependency = DependencyFactory(consumer=world.other_art, provider=world.art, portfolio=world.portfolio,
-                                   needed_by_pi=world.pi)
+    dependency = DependencyFactory(
+        consumer=world.other_art, provider=world.art, portfolio=world.portfolio, needed_by_pi=world.pi
+    )
     assert allowed(world, "valuestreams.cancel_dependency", dependency) == {
-        "apmo", "enterprise_architect", "other_rte",
+        "apmo",
+        "enterprise_architect",
+        "other_rte",
     }
 
 

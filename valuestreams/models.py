@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 from portfolio.core.models import VersionedModel
@@ -308,6 +309,39 @@ class DependencyFlag(models.TextChoices):
     BLOCKED = "blocked", "Blocked"
 
 
+class DependencyColour(models.TextChoices):
+    """The planning-board colour of a dependency (see Dependency.colour)."""
+
+    RED = "red", "Late"
+    AMBER = "amber", "Same iteration"
+    GREEN = "green", "On time"
+    GREY = "grey", "No commitment"
+
+
+# States in which a dependency is still to be delivered.
+OPEN_DEPENDENCY_STATES = ("requested", "accepted", "committed")
+
+
+class DependencyQuerySet(models.QuerySet):
+    def with_dates(self):
+        """Annotate needed_by_date and committed_date: the end of the iteration (or PI)."""
+        return self.annotate(
+            needed_by_date=Coalesce("needed_by_iteration__end_date", "needed_by_pi__end_date"),
+            committed_date=Coalesce("committed_iteration__end_date", "committed_pi__end_date"),
+        )
+
+    def open(self):
+        return self.filter(state__in=OPEN_DEPENDENCY_STATES)
+
+    def late(self, today):
+        """Red (committed after it is needed) or needed-by date passed without delivery."""
+        qs = self.with_dates().open()
+        return qs.filter(Q(committed_date__gt=F("needed_by_date")) | Q(needed_by_date__lt=today))
+
+    def cross_value_stream(self):
+        return self.exclude(consumer__value_stream_id=F("provider__value_stream_id"))
+
+
 class Dependency(VersionedModel):
     """One train (the consumer) needs something from another (the provider) by an
     iteration of a PI. It points at the consumer's feature that needs it and, once
@@ -353,6 +387,8 @@ class Dependency(VersionedModel):
     delivered_on = models.DateField(null=True, blank=True)
     history = HistoricalRecords()
 
+    objects = DependencyQuerySet.as_manager()
+
     class Meta:
         ordering = ["needed_by_pi__start_date", "key"]
         verbose_name_plural = "dependencies"
@@ -364,7 +400,9 @@ class Dependency(VersionedModel):
             models.CheckConstraint(
                 condition=Q(state__in=DependencyState.values), name="%(app_label)s_%(class)s_state_valid"
             ),
-            models.CheckConstraint(condition=Q(flag__in=DependencyFlag.values), name="%(app_label)s_%(class)s_flag_valid"),
+            models.CheckConstraint(
+                condition=Q(flag__in=DependencyFlag.values), name="%(app_label)s_%(class)s_flag_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(state=DependencyState.DELIVERED) | Q(delivered_on__isnull=True),
                 name="%(app_label)s_%(class)s_delivered_on_only_when_delivered",
@@ -378,6 +416,46 @@ class Dependency(VersionedModel):
     def __str__(self):
         return f"{self.key} {self.title}"
 
+    @property
+    def needed_by(self):
+        """The date it is needed by: the end of the needed-by iteration, else of the PI."""
+        return (self.needed_by_iteration or self.needed_by_pi).end_date
+
+    @property
+    def committed_by(self):
+        if self.committed_iteration_id:
+            return self.committed_iteration.end_date
+        return self.committed_pi.end_date if self.committed_pi_id else None
+
+    @property
+    def is_cross_value_stream(self) -> bool:
+        return self.consumer.value_stream_id != self.provider.value_stream_id
+
+    @property
+    def colour(self) -> str:
+        """Planning-board colour: the provider's committed iteration against the
+        consumer's needed-by iteration, by end dates (trains may be on different
+        cadences). Later = red, same = amber, earlier = green, no commitment = grey.
+        Delivered counts as green; declined and cancelled have no commitment."""
+        if self.state == DependencyState.DELIVERED:
+            return DependencyColour.GREEN
+        if self.state in (DependencyState.CANCELLED, DependencyState.DECLINED):
+            return DependencyColour.GREY
+        committed = self.committed_by
+        if committed is None:
+            return DependencyColour.GREY
+        if committed > self.needed_by:
+            return DependencyColour.RED
+        if committed == self.needed_by:
+            return DependencyColour.AMBER
+        return DependencyColour.GREEN
+
+    def is_late_on(self, today) -> bool:
+        """Late: red, or the needed-by date passed without delivery."""
+        if self.state not in OPEN_DEPENDENCY_STATES:
+            return False
+        return self.colour == DependencyColour.RED or self.needed_by < today
+
     def clean(self):
         errors = {}
         if self.provider_id and self.provider_id == self.consumer_id:
@@ -390,3 +468,26 @@ class Dependency(VersionedModel):
                 errors["committed_iteration"] = "Choose an iteration of the committed PI."
         if errors:
             raise ValidationError(errors)
+
+
+class DependencyEvent(models.Model):
+    """One step of a dependency's workflow: who moved it from which state (or flag) to
+    which, when, and why. Shown on the dependency's page."""
+
+    dependency = models.ForeignKey(Dependency, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="dependency_events"
+    )
+    at = models.DateTimeField()
+    action = models.CharField(max_length=20)
+    from_state = models.CharField(max_length=10, choices=DependencyState.choices, blank=True)
+    to_state = models.CharField(max_length=10, choices=DependencyState.choices, blank=True)
+    flag = models.CharField(max_length=8, choices=DependencyFlag.choices, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["dependency", "-at"])]
+
+    def __str__(self):
+        return f"{self.dependency.key}: {self.action} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"

@@ -61,18 +61,24 @@ def attach_latest_status(trains: list[Train], *, stale_after_days: int, now=None
 def train_list(*, user, portfolio) -> list[TrainRow]:
     """Every train of the portfolio, grouped by value stream, with its current status."""
     trains = with_latest_status(
-        trains_visible_to(user).filter(value_stream__portfolio=portfolio).order_by("value_stream__name", "-kind", "name")
+        trains_visible_to(user)
+        .filter(value_stream__portfolio=portfolio)
+        .order_by("value_stream__name", "-kind", "name")
     )
     return attach_latest_status(list(trains), stale_after_days=portfolio.status_stale_days)
 
 
 def train_detail(*, user, train_id: int) -> Train:
     """One visible train with its teams and its ARTs (for a solution train)."""
-    return trains_visible_to(user).prefetch_related(
-        Prefetch("teams", queryset=Team.objects.order_by("name")),
-        Prefetch("arts", queryset=Train.objects.filter(kind=TrainKind.ART).select_related("engineer")),
-        "served_by",
-    ).get(pk=train_id)
+    return (
+        trains_visible_to(user)
+        .prefetch_related(
+            Prefetch("teams", queryset=Team.objects.order_by("name")),
+            Prefetch("arts", queryset=Train.objects.filter(kind=TrainKind.ART).select_related("engineer")),
+            "served_by",
+        )
+        .get(pk=train_id)
+    )
 
 
 def status_history(train: Train, *, limit: int = 52) -> list[StatusReport]:

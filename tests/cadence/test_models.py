@@ -14,8 +14,13 @@ D = datetime.date
 
 def make_pi(cadence, number, start, end):
     return ProgramIncrement(
-        cadence=cadence, number=number, name=f"PI {number}", start_date=start, end_date=end,
-        planning_date=start, intake_cutoff=start - datetime.timedelta(days=7),
+        cadence=cadence,
+        number=number,
+        name=f"PI {number}",
+        start_date=start,
+        end_date=end,
+        planning_date=start,
+        intake_cutoff=start - datetime.timedelta(days=7),
     )
 
 

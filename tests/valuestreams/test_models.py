@@ -4,7 +4,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from valuestreams.models import Dependency, StatusReport, Team, TeamKind, Train, TrainKind
 from tests.factories import (
     DependencyFactory,
     FeatureFactory,
@@ -13,6 +12,7 @@ from tests.factories import (
     TrainFactory,
     ValueStreamFactory,
 )
+from valuestreams.models import Dependency, StatusReport, Team, TeamKind, Train, TrainKind
 
 pytestmark = pytest.mark.django_db
 

@@ -320,6 +320,24 @@ class DependencyColour(models.TextChoices):
 
 # States in which a dependency is still to be delivered.
 OPEN_DEPENDENCY_STATES = ("requested", "accepted", "committed")
+# Worst first: how the map picks the colour of an edge that stands for several.
+COLOUR_SEVERITY = {"red": 3, "amber": 2, "grey": 1, "green": 0}
+
+
+def dependency_colour(state: str, committed_by, needed_by) -> str:
+    """Planning-board colour: the provider's committed iteration against the consumer's
+    needed-by iteration, by their end dates (trains may be on different cadences).
+    Later = red, the same = amber, earlier = green, no commitment = grey. Delivered
+    counts as green; declined and cancelled carry no commitment."""
+    if state == "delivered":
+        return DependencyColour.GREEN
+    if state in ("cancelled", "declined") or committed_by is None:
+        return DependencyColour.GREY
+    if committed_by > needed_by:
+        return DependencyColour.RED
+    if committed_by == needed_by:
+        return DependencyColour.AMBER
+    return DependencyColour.GREEN
 
 
 class DependencyQuerySet(models.QuerySet):
@@ -433,22 +451,7 @@ class Dependency(VersionedModel):
 
     @property
     def colour(self) -> str:
-        """Planning-board colour: the provider's committed iteration against the
-        consumer's needed-by iteration, by end dates (trains may be on different
-        cadences). Later = red, same = amber, earlier = green, no commitment = grey.
-        Delivered counts as green; declined and cancelled have no commitment."""
-        if self.state == DependencyState.DELIVERED:
-            return DependencyColour.GREEN
-        if self.state in (DependencyState.CANCELLED, DependencyState.DECLINED):
-            return DependencyColour.GREY
-        committed = self.committed_by
-        if committed is None:
-            return DependencyColour.GREY
-        if committed > self.needed_by:
-            return DependencyColour.RED
-        if committed == self.needed_by:
-            return DependencyColour.AMBER
-        return DependencyColour.GREEN
+        return dependency_colour(self.state, self.committed_by, self.needed_by)
 
     def is_late_on(self, today) -> bool:
         """Late: red, or the needed-by date passed without delivery."""

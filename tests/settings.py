@@ -20,3 +20,6 @@ if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
 CELERY_RESULT_BACKEND = "cache+memory://"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# The tests run without collectstatic: whitenoise looks files up when asked instead of
+# warning on every test client that STATIC_ROOT does not exist.
+WHITENOISE_AUTOREFRESH = True

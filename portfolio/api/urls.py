@@ -1,3 +1,35 @@
-"""API routes: /api/v1/ (each app registers its viewsets), /api/schema/, /api/docs/."""
+"""API routes: /api/v1/ (each app's viewsets, registered below), the token endpoint,
+the OpenAPI document at /api/schema/ and its browsable page at /api/docs/.
 
-urlpatterns = []
+Everything asks for a login: the API through a session or ``Authorization: Token ...``
+(a token from /api/v1/auth/token/), the docs page through the login page.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.routers import DefaultRouter
+
+from portfolio.api.views import AuthTokenView, MembershipViewSet, PortfolioViewSet
+from valuestreams.api.views import ArtViewSet, SolutionTrainViewSet, TeamViewSet, TrainViewSet, ValueStreamViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+# portfolio
+router.register("portfolios", PortfolioViewSet, basename="portfolio")
+router.register("memberships", MembershipViewSet, basename="membership")
+# valuestreams
+router.register("value-streams", ValueStreamViewSet, basename="value-stream")
+router.register("trains", TrainViewSet, basename="train")
+router.register("solution-trains", SolutionTrainViewSet, basename="solution-train")
+router.register("arts", ArtViewSet, basename="art")
+router.register("teams", TeamViewSet, basename="team")
+
+urlpatterns = [
+    path("v1/auth/token/", AuthTokenView.as_view(), name="token"),
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
+    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
+]

@@ -1,8 +1,14 @@
 """Reads at the portfolio level, scoped to what a user may see."""
 
-from django.db.models import QuerySet
+import datetime
+from dataclasses import dataclass
 
-from .models import Epic, Membership, Portfolio
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from cadence.models import ProgramIncrement
+
+from .models import Epic, EpicState, Membership, Portfolio, WipLimit
 from .permissions import roles_by_portfolio, visible_portfolio_ids
 
 SESSION_KEY = "portfolio_id"
@@ -37,3 +43,39 @@ def current_portfolio_for(request) -> Portfolio | None:
 
 def epics_visible_to(user) -> QuerySet[Epic]:
     return Epic.objects.filter(portfolio_id__in=roles_by_portfolio(user))
+
+
+@dataclass(frozen=True)
+class KanbanColumnCount:
+    """One column of the epic Kanban: how many epics are in it, against its WIP limit."""
+
+    state: str
+    label: str
+    count: int
+    limit: int | None
+
+    @property
+    def over_limit(self) -> bool:
+        return self.limit is not None and self.count > self.limit
+
+
+def epic_counts_by_state(*, user, portfolio) -> list[KanbanColumnCount]:
+    """Each Kanban column in flow order with its epic count and WIP limit (two queries)."""
+    counts = dict(
+        epics_visible_to(user).filter(portfolio=portfolio).order_by().values_list("state").annotate(n=Count("pk"))
+    )
+    limits = dict(WipLimit.objects.filter(portfolio=portfolio).values_list("state", "limit"))
+    return [
+        KanbanColumnCount(
+            state=state.value, label=state.label, count=counts.get(state.value, 0), limit=limits.get(state)
+        )
+        for state in EpicState
+    ]
+
+
+def current_program_increment(portfolio, *, today: datetime.date | None = None) -> ProgramIncrement | None:
+    """The PI of the portfolio's cadence that contains today, if any (one query)."""
+    if not portfolio.cadence_id:
+        return None
+    today = today or timezone.localdate()
+    return ProgramIncrement.objects.filter(cadence_id=portfolio.cadence_id).current(today).first()

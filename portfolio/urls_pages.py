@@ -1,3 +1,10 @@
-"""The portfolio app's pages (filled in by the pages work)."""
+"""The portfolio app's pages."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("portfolio/switch/", views.switch_portfolio, name="switch-portfolio"),
+]

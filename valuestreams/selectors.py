@@ -4,12 +4,23 @@ related rows chosen up front so that lists cost a fixed number of queries."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from portfolio.permissions import visible_portfolio_ids
 
-from .models import Dependency, StatusReport, Team, Train, TrainKind, ValueStream
+from .models import (
+    OPEN_DEPENDENCY_STATES,
+    Dependency,
+    DependencyFlag,
+    DependencyState,
+    Health,
+    StatusReport,
+    Team,
+    Train,
+    TrainKind,
+    ValueStream,
+)
 
 
 def value_streams_visible_to(user) -> QuerySet[ValueStream]:
@@ -83,3 +94,167 @@ def train_detail(*, user, train_id: int) -> Train:
 
 def status_history(train: Train, *, limit: int = 52) -> list[StatusReport]:
     return list(train.status_reports.select_related("author")[:limit])
+
+
+# --- Pages: the train list, a train's page and the dashboard ----------------------
+
+# A train's health as the pages show it: its latest report's health, unless that
+# report is older than the portfolio allows (or there is none), which reads "stale".
+STALE = "stale"
+HEALTH_ORDER = (Health.OFF_TRACK, Health.AT_RISK, STALE, Health.ON_TRACK)
+
+
+def health_of(row: TrainRow) -> str:
+    return STALE if row.stale else row.latest.health
+
+
+@dataclass(frozen=True)
+class SolutionTrainGroup:
+    """A solution train and the ARTs of the same value stream that belong to it."""
+
+    row: TrainRow
+    arts: list[TrainRow]
+
+
+@dataclass(frozen=True)
+class ValueStreamGroup:
+    """A value stream's trains: solution trains (each with its ARTs) first, then the
+    ARTs outside any solution train of this value stream."""
+
+    value_stream: ValueStream
+    solution_trains: list[SolutionTrainGroup]
+    arts: list[TrainRow]
+
+    @property
+    def train_count(self) -> int:
+        return len(self.arts) + sum(1 + len(group.arts) for group in self.solution_trains)
+
+
+def trains_by_value_stream(*, user, portfolio) -> list[ValueStreamGroup]:
+    """The portfolio's trains with their current status, grouped by value stream
+    (two queries, whatever the number of trains)."""
+    rows = train_list(user=user, portfolio=portfolio)
+    arts_of: dict[int, list[TrainRow]] = {}
+    for row in rows:
+        if row.train.solution_train_id:
+            arts_of.setdefault(row.train.solution_train_id, []).append(row)
+    groups: dict[int, ValueStreamGroup] = {}
+    for row in rows:
+        train = row.train
+        group = groups.get(train.value_stream_id)
+        if group is None:
+            group = groups[train.value_stream_id] = ValueStreamGroup(train.value_stream, [], [])
+        if train.is_solution_train:
+            # An ART of another value stream stays with its own value stream.
+            own = [art for art in arts_of.get(train.pk, []) if art.train.value_stream_id == train.value_stream_id]
+            group.solution_trains.append(SolutionTrainGroup(row=row, arts=own))
+        elif not train.solution_train_id or train.solution_train.value_stream_id != train.value_stream_id:
+            group.arts.append(row)
+    return list(groups.values())
+
+
+@dataclass(frozen=True)
+class TrainHealthSummary:
+    """How many of a portfolio's trains are in each health, and which need attention."""
+
+    counts: dict[str, int]
+    needing_attention: list[TrainRow]
+    total: int
+
+
+def train_health_summary(*, user, portfolio) -> TrainHealthSummary:
+    """Counts per health (stale or no status counting as stale) and the trains at risk,
+    off track or stale, worst first (two queries)."""
+    rows = train_list(user=user, portfolio=portfolio)
+    counts = dict.fromkeys(HEALTH_ORDER, 0)
+    for row in rows:
+        counts[health_of(row)] += 1
+    attention = sorted(
+        (row for row in rows if health_of(row) != Health.ON_TRACK),
+        key=lambda row: (HEALTH_ORDER.index(health_of(row)), row.train.value_stream.name, row.train.name),
+    )
+    return TrainHealthSummary(counts=counts, needing_attention=attention, total=len(rows))
+
+
+@dataclass(frozen=True)
+class TrainPage:
+    """One train with what its page shows: its latest status and the history before it."""
+
+    train: Train
+    latest: StatusReport | None
+    stale: bool
+    history: list[StatusReport]
+    arts: list[TrainRow]
+    teams: list[Team]
+    served_by: list[Team]
+
+
+def train_page(*, user, train_id: int, history_limit: int = 52, now=None) -> TrainPage:
+    """A visible train (Train.DoesNotExist otherwise) with its teams, the teams serving
+    it, its ARTs and their current status (for a solution train), and its last
+    ``history_limit`` status reports, newest first. Six queries."""
+    train = (
+        trains_visible_to(user)
+        .select_related("value_stream__portfolio", "solution_train__engineer")
+        .prefetch_related(
+            Prefetch("teams", queryset=Team.objects.order_by("kind", "name")),
+            Prefetch("served_by", queryset=Team.objects.select_related("train").order_by("kind", "name")),
+            Prefetch(
+                "arts",
+                queryset=with_latest_status(Train.objects.select_related("engineer", "value_stream").order_by("name")),
+            ),
+        )
+        .get(pk=train_id)
+    )
+    stale_after_days = train.value_stream.portfolio.status_stale_days
+    history = status_history(train, limit=history_limit)
+    latest = history[0] if history else None
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=stale_after_days)
+    arts = list(train.arts.all())
+    return TrainPage(
+        train=train,
+        latest=latest,
+        stale=latest is None or latest.created_at < cutoff,
+        history=history,
+        arts=attach_latest_status(arts, stale_after_days=stale_after_days, now=now) if arts else [],
+        teams=list(train.teams.all()),
+        served_by=list(train.served_by.all()),
+    )
+
+
+@dataclass(frozen=True)
+class DependencySummary:
+    """Open dependencies of a portfolio by state, and those flagged at risk or blocked."""
+
+    by_state: list[tuple[str, str, int]]  # (state, label, count) for each open state
+    flagged: dict[str, int]  # flag -> count among open dependencies
+    open_total: int
+    flagged_examples: list[Dependency]
+
+    @property
+    def flagged_total(self) -> int:
+        return sum(self.flagged.values())
+
+
+def dependency_summary(*, user, portfolio, examples: int = 8) -> DependencySummary:
+    """Counts of open dependencies by state and by flag in one aggregate query, and the
+    first few flagged ones (blocked before at risk) with their trains in a second."""
+    open_dependencies = dependencies_visible_to(user).filter(portfolio=portfolio).open()
+    counts = open_dependencies.order_by().values_list("state", "flag").annotate(n=Count("pk"))
+    by_state = dict.fromkeys(OPEN_DEPENDENCY_STATES, 0)
+    flagged = {DependencyFlag.BLOCKED: 0, DependencyFlag.AT_RISK: 0}
+    for state, flag, n in counts:
+        by_state[state] += n
+        if flag in flagged:
+            flagged[flag] += n
+    flagged_examples = list(
+        open_dependencies.exclude(flag=DependencyFlag.NONE)
+        .select_related("consumer", "provider", "needed_by_pi")
+        .order_by("-flag", "needed_by_pi__start_date", "key")[:examples]
+    )
+    return DependencySummary(
+        by_state=[(state, DependencyState(state).label, by_state[state]) for state in OPEN_DEPENDENCY_STATES],
+        flagged=flagged,
+        open_total=sum(by_state.values()),
+        flagged_examples=flagged_examples,
+    )

@@ -1,4 +1,11 @@
 """The valuestreams app's pages."""
 
+from django.urls import path
+
+from . import views
+
 app_name = "valuestreams"
-urlpatterns = []
+urlpatterns = [
+    path("trains/", views.train_list, name="train-list"),
+    path("trains/<int:train_id>/", views.train_detail, name="train-detail"),
+]

@@ -183,7 +183,7 @@ class StatusReport(models.Model):
     risks = models.TextField(blank=True)
     blockers = models.TextField(blank=True)
     based_on = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+        "self", on_delete=models.RESTRICT, null=True, blank=True, related_name="superseded_by"
     )
 
     class Meta:

@@ -172,8 +172,9 @@ def test_late_means_red_or_needed_by_date_passed(world):
     assert dependency.is_late_on(needed + datetime.timedelta(days=1))
     from valuestreams.models import Dependency
 
-    assert list(Dependency.objects.late(needed + datetime.timedelta(days=1))) == [dependency]
-    assert list(Dependency.objects.late(needed)) == []
+    mine = Dependency.objects.filter(portfolio=world.portfolio)
+    assert list(mine.late(needed + datetime.timedelta(days=1))) == [dependency]
+    assert list(mine.late(needed)) == []
 
 
 def test_provider_feature_must_belong_to_the_provider(world):

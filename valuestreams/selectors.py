@@ -258,3 +258,19 @@ def dependency_summary(*, user, portfolio, examples: int = 8) -> DependencySumma
         open_total=sum(by_state.values()),
         flagged_examples=flagged_examples,
     )
+
+
+def cadence_ids_of(portfolio) -> set[int]:
+    """Every cadence in use in the portfolio: its own, and any its value streams or trains follow."""
+    ids = {portfolio.cadence_id} if portfolio.cadence_id else set()
+    ids |= set(ValueStream.objects.filter(portfolio=portfolio, cadence__isnull=False).values_list("cadence_id", flat=True))
+    ids |= set(
+        Train.objects.filter(value_stream__portfolio=portfolio, cadence__isnull=False).values_list("cadence_id", flat=True)
+    )
+    return ids
+
+
+def program_increments_of(portfolio):
+    from cadence.models import ProgramIncrement
+
+    return ProgramIncrement.objects.filter(cadence_id__in=cadence_ids_of(portfolio)).select_related("cadence")

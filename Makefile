@@ -11,6 +11,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 SIZE ?= small
 SEED ?= 1
+TODAY ?=
 PYTEST_ARGS ?=
 
 # Stamp files named after a hash of the requirements: a change to either file makes
@@ -31,7 +32,7 @@ help:
 	@echo "make test     the whole test suite on the embedded default (SQLite, no broker)"
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make migrate  apply the database migrations"
-	@echo "make seed     load a demo portfolio (SIZE=small|medium|large SEED=N)"
+	@echo "make seed     load the demo portfolio (SIZE=small|medium|large SEED=N TODAY=YYYY-MM-DD)"
 
 $(PY):
 	$(PYTHON3) -m venv $(VENV)
@@ -65,7 +66,7 @@ demo-if-empty: migrate
 	fi
 
 seed: migrate
-	$(PY) manage.py seed_demo --size $(SIZE) --seed $(SEED)
+	$(PY) manage.py seed_demo --size $(SIZE) --seed $(SEED) $(if $(TODAY),--today $(TODAY))
 
 run: demo-if-empty
 	@echo
@@ -75,9 +76,9 @@ run: demo-if-empty
 	@echo "  portfolio-manager   portfolio manager: epics, Kanban and WIP limits, roadmaps"
 	@echo "  architect           enterprise architect: enabler epics, dependencies"
 	@echo "  viewer              viewer: reads everything, changes nothing"
-	@echo "  rte                 RTE of one ART: its status, dependencies, roadmap"
+	@echo "  rte                 RTE of an ART in the solution train: its status, dependencies, roadmap"
 	@echo "  other-rte           RTE of an ART in another value stream"
-	@echo "  ste                 STE of a solution train and its ARTs"
+	@echo "  ste                 STE of that solution train and its ARTs"
 	@echo "  ci-pipeline         automation user: posts integration results through the API"
 	@echo
 	@$(PY) scripts/run.py \

@@ -179,7 +179,8 @@ class Runner:
             if len(self.signals_received) > handled_signals:
                 handled_signals = len(self.signals_received)
                 if self.stopping_since is None:
-                    self.note(f"{signal.Signals(self.signals_received[-1]).name} received: stopping everything")
+                    name = signal.Signals(self.signals_received[-1]).name
+                    self.note(f"{name} received: stopping everything (a second one kills at once)")
                     self.stop_all()
                 else:
                     self.kill_all()

@@ -163,6 +163,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Email: the console by default; SMTP through EMAIL_URL (e.g. smtp+tls://user:pass@host:587).
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(_email)
+# The address people use to reach Tributary, for links in emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tributary <tributary@localhost>")
 
 # Celery. The default broker is a folder on disk, so `make run` needs no server;

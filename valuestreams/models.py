@@ -487,6 +487,7 @@ class DependencyEvent(models.Model):
     to_state = models.CharField(max_length=10, choices=DependencyState.choices, blank=True)
     flag = models.CharField(max_length=8, choices=DependencyFlag.choices, blank=True)
     reason = models.TextField(blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When the other side was emailed.")
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portfolio.core.concurrency import StaleVersion, update_versioned
+from portfolio.core.tasks import send_after_commit
 
 from .models import (
     Dependency,
@@ -152,7 +153,9 @@ def _next_key(portfolio_id: int) -> str:
 
 
 def _record(dependency: Dependency, *, actor, action: str, from_state: str, reason: str = "") -> None:
-    DependencyEvent.objects.create(
+    from .tasks import notify_dependency_event
+
+    event = DependencyEvent.objects.create(
         dependency=dependency,
         actor=actor,
         at=timezone.now(),
@@ -162,6 +165,7 @@ def _record(dependency: Dependency, *, actor, action: str, from_state: str, reas
         flag=dependency.flag,
         reason=reason,
     )
+    send_after_commit(notify_dependency_event, event.pk)
 
 
 @transaction.atomic

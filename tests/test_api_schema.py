@@ -13,6 +13,8 @@ LISTS = (
     "/api/v1/solution-trains/",
     "/api/v1/arts/",
     "/api/v1/teams/",
+    "/api/v1/status-reports/",
+    "/api/v1/dependencies/",
 )
 
 

@@ -4,7 +4,7 @@ related rows chosen up front so that lists cost a fixed number of queries."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from portfolio.permissions import visible_portfolio_ids
@@ -14,6 +14,7 @@ from .models import (
     Dependency,
     DependencyFlag,
     DependencyState,
+    Feature,
     Health,
     StatusReport,
     Team,
@@ -274,3 +275,67 @@ def program_increments_of(portfolio):
     from cadence.models import ProgramIncrement
 
     return ProgramIncrement.objects.filter(cadence_id__in=cadence_ids_of(portfolio)).select_related("cadence")
+
+
+# --- The API: status reports, dependencies and the choices their filters offer ------
+
+
+def cadences_used_by(portfolio_ids):
+    """Cadences followed by the portfolios, their value streams or their trains (a lazy
+    queryset: no query until it is evaluated, so it can sit in a form's choices)."""
+    from cadence.models import Cadence
+
+    return Cadence.objects.filter(
+        Q(portfolios__in=portfolio_ids)
+        | Q(value_streams__portfolio__in=portfolio_ids)
+        | Q(trains__value_stream__portfolio__in=portfolio_ids)
+    ).distinct()
+
+
+def cadences_visible_to(user):
+    """Cadences followed by a portfolio, value stream or train the user can see."""
+    return cadences_used_by(visible_portfolio_ids(user))
+
+
+def program_increments_in(portfolio_ids):
+    """PIs of every cadence in use in the portfolios (lazy, unlike program_increments_of)."""
+    from cadence.models import ProgramIncrement
+
+    return ProgramIncrement.objects.filter(cadence__in=cadences_used_by(portfolio_ids)).select_related("cadence")
+
+
+def program_increments_visible_to(user):
+    """PIs of every cadence in use in the user's portfolios."""
+    return program_increments_in(visible_portfolio_ids(user))
+
+
+def iterations_visible_to(user):
+    from cadence.models import Iteration
+
+    return Iteration.objects.filter(program_increment__cadence__in=cadences_visible_to(user)).select_related(
+        "program_increment"
+    )
+
+
+def features_visible_to(user) -> QuerySet[Feature]:
+    return Feature.objects.filter(train__value_stream__portfolio_id__in=visible_portfolio_ids(user))
+
+
+def status_reports_visible_to(user) -> QuerySet[StatusReport]:
+    return StatusReport.objects.filter(train__value_stream__portfolio_id__in=visible_portfolio_ids(user))
+
+
+def latest_status_ids(trains: QuerySet[Train]):
+    """A subquery of the ids of the trains' latest status reports (for ``pk__in``)."""
+    return with_latest_status(trains).values("latest_status_id")
+
+
+def with_latest_status_summary(trains: QuerySet[Train]) -> QuerySet[Train]:
+    """with_latest_status, plus that report's health, PI confidence and time (subqueries
+    of the train's index on reports: no extra query however many trains)."""
+    latest = StatusReport.objects.filter(train=OuterRef("pk")).order_by("-created_at", "-id")
+    return with_latest_status(trains).annotate(
+        latest_status_health=Subquery(latest.values("health")[:1]),
+        latest_status_confidence=Subquery(latest.values("pi_confidence")[:1]),
+        latest_status_at=Subquery(latest.values("created_at")[:1]),
+    )

@@ -12,7 +12,17 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
 from portfolio.api.views import AuthTokenView, MembershipViewSet, PortfolioViewSet
-from valuestreams.api.views import ArtViewSet, SolutionTrainViewSet, TeamViewSet, TrainViewSet, ValueStreamViewSet
+from valuestreams.api.views import (
+    ArtViewSet,
+    DependencyMapView,
+    DependencyViewSet,
+    SolutionTrainViewSet,
+    StatusReportViewSet,
+    TeamViewSet,
+    TrainStatusReportViewSet,
+    TrainViewSet,
+    ValueStreamViewSet,
+)
 
 app_name = "api"
 
@@ -26,9 +36,13 @@ router.register("trains", TrainViewSet, basename="train")
 router.register("solution-trains", SolutionTrainViewSet, basename="solution-train")
 router.register("arts", ArtViewSet, basename="art")
 router.register("teams", TeamViewSet, basename="team")
+router.register(r"trains/(?P<train_id>[0-9]+)/status-reports", TrainStatusReportViewSet, basename="train-status-report")
+router.register("status-reports", StatusReportViewSet, basename="status-report")
+router.register("dependencies", DependencyViewSet, basename="dependency")
 
 urlpatterns = [
     path("v1/auth/token/", AuthTokenView.as_view(), name="token"),
+    path("v1/dependency-map/", DependencyMapView.as_view(), name="dependency-map"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),

@@ -71,6 +71,8 @@ def status_report_post(
         f"Only {train}'s {train.engineer_title} or APMO may post its status.",
     )
     latest = latest_status_report(train)
+    if latest is None and based_on_id is not None:
+        raise ValidationError({"based_on": f"{train} has no status report {based_on_id} to write against."})
     if (latest.pk if latest else None) != based_on_id:
         raise StatusConflict(latest)
     report = StatusReport(
@@ -146,6 +148,31 @@ def actions_available(actor, dependency: Dependency) -> list[Action]:
     return available
 
 
+def _check_links(portfolio_id: int, *, consumer_id: int, **links) -> None:
+    """Everything a dependency points at belongs to its portfolio (and its consumer)."""
+    from .selectors import cadence_ids_of
+
+    errors = {}
+    provider = links.get("provider")
+    if provider is not None and provider.value_stream.portfolio_id != portfolio_id:
+        errors["provider"] = "The provider must be a train of the same portfolio."
+    for name in ("needed_by_pi", "committed_pi"):
+        pi = links.get(name)
+        if pi is not None:
+            from portfolio.models import Portfolio
+
+            if pi.cadence_id not in cadence_ids_of(Portfolio.objects.get(pk=portfolio_id)):
+                errors[name] = "Choose a PI of a cadence this portfolio uses."
+    feature = links.get("consumer_feature")
+    if feature is not None and feature.train_id != consumer_id:
+        errors["consumer_feature"] = "Choose a feature of the consumer train."
+    epic = links.get("epic")
+    if epic is not None and epic.portfolio_id != portfolio_id:
+        errors["epic"] = "Choose an epic of the same portfolio."
+    if errors:
+        raise ValidationError(errors)
+
+
 def _next_key(portfolio_id: int) -> str:
     keys = Dependency.objects.filter(portfolio_id=portfolio_id, key__startswith="DEP-").values_list("key", flat=True)
     numbers = [int(k[4:]) for k in keys if k[4:].isdigit()]
@@ -189,10 +216,14 @@ def dependency_raise(
         f"Only {consumer}'s {consumer.engineer_title}, APMO or an enterprise architect may raise its dependencies.",
     )
     portfolio_id = consumer.value_stream.portfolio_id
-    if provider.value_stream.portfolio_id != portfolio_id:
-        raise ValidationError({"provider": "The provider must be a train of the same portfolio."})
-    if consumer_feature is not None and consumer_feature.train_id != consumer.pk:
-        raise ValidationError({"consumer_feature": "Choose a feature of the consumer train."})
+    _check_links(
+        portfolio_id,
+        consumer_id=consumer.pk,
+        provider=provider,
+        needed_by_pi=needed_by_pi,
+        consumer_feature=consumer_feature,
+        epic=epic,
+    )
     for attempt in range(3):
         dependency = Dependency(
             portfolio_id=portfolio_id,
@@ -256,6 +287,7 @@ def dependency_transition(
     if action == "commit":
         if committed_pi is None:
             raise ValidationError({"committed_pi": "Choose the PI the provider commits to."})
+        _check_links(current.portfolio_id, consumer_id=current.consumer_id, committed_pi=committed_pi)
         changes.update(committed_pi=committed_pi, committed_iteration=committed_iteration)
     if provider_feature is not None:
         if provider_feature.train_id != current.provider_id:
@@ -302,6 +334,23 @@ def dependency_update(*, actor, dependency: Dependency, expected_version: int | 
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed here."))
+    if (
+        "provider" in changes
+        and changes["provider"] != dependency.provider
+        and dependency.state
+        not in (
+            DependencyState.REQUESTED,
+            DependencyState.DECLINED,
+        )
+    ):
+        raise ValidationError(
+            {"provider": "The provider has already accepted it: cancel it and raise a new one for another train."}
+        )
+    _check_links(
+        dependency.portfolio_id,
+        consumer_id=dependency.consumer_id,
+        **{k: v for k, v in changes.items() if k in ("provider", "needed_by_pi", "consumer_feature", "epic")},
+    )
     return update_versioned(dependency, expected_version=expected_version, changes=changes)
 
 

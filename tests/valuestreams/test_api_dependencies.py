@@ -328,7 +328,7 @@ def test_an_edit_with_a_stale_if_match_answers_412_and_writes_nothing(world, api
 
 
 def test_a_full_update_changes_the_description_fields_but_not_the_workflow(world, api_client_for):
-    dependency = in_state(world, "accepted")
+    dependency = in_state(world, "requested")
     api = api_client_for(world.user("other_rte"))
     current = api.get(url(dependency)).json()
     payload = {
@@ -348,7 +348,7 @@ def test_a_full_update_changes_the_description_fields_but_not_the_workflow(world
         world.solution_train,
         5,
     )
-    assert (dependency.state, dependency.consumer) == ("accepted", world.other_art)  # read only / create only
+    assert (dependency.state, dependency.consumer) == ("requested", world.other_art)  # read only / create only
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ def test_value_stream_view_aggregates_edges_between_value_streams(world):
     depend(world, third, world.art)
     depend(world, third, world.other_art)  # inside one value stream: not drawn
     result = build_dependency_map(
-        Dependency.objects.all(), portfolio=world.portfolio, today=TODAY, mode="value_streams"
+        Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY, mode="value_streams"
     )
     [edge] = result.edges
     assert (edge.provider, edge.consumer, edge.count) == (world.value_stream.pk, world.other_value_stream.pk, 2)

@@ -189,3 +189,39 @@ def test_provider_feature_must_belong_to_the_provider(world):
             provider_feature=foreign,
         )
     assert "provider_feature" in error.value.message_dict
+
+
+def test_links_to_another_portfolio_are_refused_naming_the_field(world):
+    from tests.factories import EpicFactory, TrainFactory
+
+    stranger = TrainFactory()
+    with pytest.raises(ValidationError) as error:
+        dependency_raise(
+            actor=world.user("apmo"),
+            consumer=world.other_art,
+            provider=stranger,
+            title="x",
+            needed_by_pi=ProgramIncrementFactory(),
+            epic=EpicFactory(),
+        )
+    assert set(error.value.message_dict) == {"provider", "needed_by_pi", "epic"}
+
+
+def test_the_provider_cannot_change_once_it_accepted(world):
+    from valuestreams.services import dependency_update
+
+    dependency = raise_dependency(world)
+    dependency = dependency_transition(
+        actor=world.user("rte"), dependency=dependency, action="accept", expected_version=1
+    )
+    with pytest.raises(ValidationError) as error:
+        dependency_update(
+            actor=world.user("other_rte"), dependency=dependency, expected_version=2, provider=world.solution_train
+        )
+    assert "provider" in error.value.message_dict
+
+
+def test_a_status_written_against_a_report_that_does_not_exist_is_refused(world):
+    with pytest.raises(ValidationError) as error:
+        post(world, based_on_id=12345)
+    assert "based_on" in error.value.message_dict

@@ -8,9 +8,6 @@ refuse a write made against a stale state. Lists fetch their related rows up fro
 page of 100 costs the same few queries as a page of 1.
 """
 
-from contextlib import contextmanager
-
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Prefetch
 from django.utils import timezone
 from django_filters import BooleanFilter, CharFilter, ChoiceFilter, ModelChoiceFilter
@@ -22,7 +19,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import get_object_or_404
@@ -74,16 +71,6 @@ from .serializers import (
 )
 
 VIEW = "portfolio.view_portfolio"
-
-
-@contextmanager
-def refused_by_services():
-    """A service's PermissionDenied answers 403 with the service's own message (DRF's
-    default handler would replace it with a generic one)."""
-    try:
-        yield
-    except DjangoPermissionDenied as denied:
-        raise exceptions.PermissionDenied(str(denied) or None) from None
 
 
 class ValueStreamViewSet(ModelViewSet):
@@ -215,10 +202,9 @@ class TrainStatusReportViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, v
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         try:
-            with refused_by_services():
-                report = status_report_post(
-                    actor=request.user, train=self.train, based_on_id=data.pop("based_on_id"), **data
-                )
+            report = status_report_post(
+                actor=request.user, train=self.train, based_on_id=data.pop("based_on_id"), **data
+            )
         except StatusConflict as conflict:
             current = self.get_serializer(conflict.current).data if conflict.current else None
             return Response(
@@ -310,19 +296,17 @@ class DependencyViewSet(
         return {**super().get_serializer_context(), "today": timezone.localdate()}
 
     def perform_create(self, serializer):
-        with refused_by_services():
-            dependency = dependency_raise(actor=self.request.user, **serializer.validated_data)
+        dependency = dependency_raise(actor=self.request.user, **serializer.validated_data)
         serializer.instance = reread(self, dependency)
 
     def perform_update(self, serializer):
         try:
-            with refused_by_services():
-                dependency = dependency_update(
-                    actor=self.request.user,
-                    dependency=serializer.instance,
-                    expected_version=self.expected_version(),
-                    **serializer.validated_data,
-                )
+            dependency = dependency_update(
+                actor=self.request.user,
+                dependency=serializer.instance,
+                expected_version=self.expected_version(),
+                **serializer.validated_data,
+            )
         except StaleVersion as stale:
             raise StaleVersion(reread(self, stale.current)) from None
         serializer.instance = reread(self, dependency)
@@ -357,14 +341,13 @@ class DependencyViewSet(
         elif version is not None and version != expected:
             raise ValidationError({"version": f"It says {version} where If-Match says {expected}: send one."})
         try:
-            with refused_by_services():
-                dependency_transition(
-                    actor=request.user,
-                    dependency=dependency,
-                    action=transition.replace("-", "_"),
-                    expected_version=expected,
-                    **data,
-                )
+            dependency_transition(
+                actor=request.user,
+                dependency=dependency,
+                action=transition.replace("-", "_"),
+                expected_version=expected,
+                **data,
+            )
         except StaleVersion as stale:
             raise StaleVersion(reread(self, stale.current)) from None
         return Response(self.get_serializer(reread(self, dependency)).data)

@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.core.models import VersionedModel
 
-from .models import Cadence, CadenceEvent, Iteration, ProgramIncrement
+from .models import Cadence, CadenceEvent, CalendarFeedToken, Iteration, ProgramIncrement
 
 RECORD_FIELDS = ("version", "created_at", "updated_at")
 
@@ -169,3 +169,17 @@ class CadenceEventAdmin(VersionedAdmin):
     ordering = ("start_date", "kind")
     date_hierarchy = "start_date"
     autocomplete_fields = ("program_increment", "iteration")
+
+
+@admin.register(CalendarFeedToken)
+class CalendarFeedTokenAdmin(admin.ModelAdmin):
+    """Who has a calendar feed address and when they last reset it. The token is a secret
+    and is not shown; deleting a row stops that person's feed URLs (a new token is made
+    when they next open the PI calendar)."""
+
+    list_display = ("user", "created_at", "reset_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("user", "created_at", "reset_at")
+    readonly_fields = ("created_at", "reset_at")
+    raw_id_fields = ("user",)

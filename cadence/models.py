@@ -4,7 +4,9 @@ A cadence is pure time structure; portfolios, value streams and trains point at 
 """
 
 import datetime
+import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -182,3 +184,27 @@ class CadenceEvent(VersionedModel):
     def clean(self):
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": "An event cannot end before it starts."})
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeedToken(models.Model):
+    """A person's secret for their calendar feed URLs.
+
+    Calendar clients cannot log in, so the token in a feed URL stands for its user: the
+    feed shows what that user may see. Resetting it replaces the token, and every URL
+    made with the old one stops answering (404).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed_token")
+    token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reset_at = models.DateTimeField(null=True, blank=True, help_text="When the user last replaced the token.")
+
+    class Meta:
+        verbose_name = "calendar feed token"
+
+    def __str__(self):
+        return f"Calendar feed token of {self.user}"

@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/", include("portfolio.api.urls")),
     path("", include("portfolio.urls_pages")),
     path("", include("valuestreams.urls")),
+    path("", include("cadence.urls")),
 ]

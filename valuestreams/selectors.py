@@ -339,3 +339,210 @@ def with_latest_status_summary(trains: QuerySet[Train]) -> QuerySet[Train]:
         latest_status_confidence=Subquery(latest.values("pi_confidence")[:1]),
         latest_status_at=Subquery(latest.values("created_at")[:1]),
     )
+
+
+# --- The cadence each value stream and train follows, and the trains off the portfolio's ---
+# (Appended with the PI calendar; its imports stay with it.)
+
+from cadence.models import Cadence, ProgramIncrement  # noqa: E402
+from cadence.selectors import BoundaryOffset, CalendarWindow, boundary_offsets, calendar_window  # noqa: E402
+
+
+@dataclass(frozen=True)
+class TrainCadence:
+    """A train and the cadence it follows: its own, else its value stream's, else the
+    portfolio's. ``declares_own``: it names a cadence other than its value stream's."""
+
+    train: Train
+    cadence_id: int | None
+    declares_own: bool
+
+
+@dataclass(frozen=True)
+class ValueStreamCadence:
+    """A value stream, the cadence it follows (its own, else the portfolio's) and its
+    trains. ``declares_own``: it names a cadence other than the portfolio's."""
+
+    value_stream: ValueStream
+    cadence_id: int | None
+    declares_own: bool
+    trains: list[TrainCadence]
+
+    @property
+    def trains_on_own_cadence(self) -> list[TrainCadence]:
+        return [row for row in self.trains if row.declares_own]
+
+
+def cadence_followers(portfolio) -> list[ValueStreamCadence]:
+    """Every value stream of the portfolio, by name, with its trains (solution trains
+    first), each with the cadence it follows. Two queries."""
+    value_streams = ValueStream.objects.filter(portfolio=portfolio).prefetch_related(
+        Prefetch("trains", queryset=Train.objects.select_related("solution_train").order_by("-kind", "name"))
+    )
+    rows = []
+    for value_stream in value_streams.order_by("name"):
+        stream_cadence = value_stream.cadence_id or portfolio.cadence_id
+        trains = [
+            TrainCadence(
+                train=train,
+                cadence_id=train.cadence_id or stream_cadence,
+                declares_own=bool(train.cadence_id) and train.cadence_id != stream_cadence,
+            )
+            for train in value_stream.trains.all()
+        ]
+        rows.append(
+            ValueStreamCadence(
+                value_stream=value_stream,
+                cadence_id=stream_cadence,
+                declares_own=bool(value_stream.cadence_id) and value_stream.cadence_id != portfolio.cadence_id,
+                trains=trains,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class LinkedValueStream:
+    """Another value stream that a train off the cadence has open dependencies with."""
+
+    value_stream: ValueStream
+    needs: int  # open dependencies the train needs from its trains
+    provides: int  # open dependencies the train provides to its trains
+
+
+@dataclass(frozen=True)
+class SyncWarning:
+    """A train whose PI boundaries do not match the portfolio's.
+
+    ``offset_days`` is its boundary furthest from the portfolio's nearest PI boundary,
+    in the window compared, signed (+: later than the portfolio's); None if its cadence
+    has no PI in that window. ``offsets`` lists each boundary compared.
+    """
+
+    train: Train
+    value_stream: ValueStream
+    cadence: Cadence
+    offset_days: int | None
+    offsets: list[BoundaryOffset]
+    linked_value_streams: list[LinkedValueStream]
+
+    @property
+    def days(self) -> int | None:
+        return None if self.offset_days is None else abs(self.offset_days)
+
+    @property
+    def offset_label(self) -> str:
+        """How far off, in words ("3 days later", "1 day earlier"), or why there is no number."""
+        if self.offset_days is None:
+            return "no PI in the window compared"
+        unit = "day" if self.days == 1 else "days"
+        return f"{self.days} {unit} {'later' if self.offset_days > 0 else 'earlier'}"
+
+    @property
+    def furthest(self) -> BoundaryOffset | None:
+        """An example for the reader: the first boundary as far off as any (a start if one is)."""
+        return max(self.offsets, key=lambda offset: (abs(offset.days), offset.boundary == "start"), default=None)
+
+
+def sync_warnings(
+    portfolio,
+    today: datetime.date,
+    *,
+    window: CalendarWindow | None = None,
+    followers: list[ValueStreamCadence] | None = None,
+    program_increments: dict[int, list[ProgramIncrement]] | None = None,
+) -> list[SyncWarning]:
+    """Every train of the portfolio whose cadence's PI boundaries differ from those of
+    the portfolio's cadence in ``window`` (by default the PI before today's to three
+    after it), furthest off first, with the other value streams it has open
+    dependencies with. A train on the portfolio's cadence, or on one with the same
+    boundaries, is not listed.
+
+    A page that has loaded the window, the followers or the PIs by cadence (id: PIs
+    overlapping the window) passes them in; otherwise this costs at most six queries.
+    """
+    if portfolio.cadence_id is None:
+        return []
+    if window is None:
+        window = calendar_window(cadence_id=portfolio.cadence_id, today=today)
+        if window is None:
+            return []
+    followers = cadence_followers(portfolio) if followers is None else followers
+    off_cadence = [
+        (row.value_stream, train)
+        for row in followers
+        for train in row.trains
+        if train.cadence_id is not None and train.cadence_id != portfolio.cadence_id
+    ]
+    if not off_cadence:
+        return []
+    cadence_ids = {train.cadence_id for _, train in off_cadence}
+    if program_increments is None:
+        program_increments = {}
+        for pi in ProgramIncrement.objects.filter(
+            cadence_id__in=cadence_ids, start_date__lte=window.end, end_date__gte=window.start
+        ).select_related("cadence"):
+            program_increments.setdefault(pi.cadence_id, []).append(pi)
+    cadences = {pis[0].cadence_id: pis[0].cadence for pis in program_increments.values() if pis}
+    if missing := cadence_ids - set(cadences):
+        cadences |= Cadence.objects.in_bulk(missing)
+    between = (window.start, window.end + datetime.timedelta(days=1))
+    offsets_of = {
+        cadence_id: boundary_offsets(window.program_increments, program_increments.get(cadence_id, []), between=between)
+        for cadence_id in cadence_ids
+    }
+    drifting = [
+        (value_stream, row)
+        for value_stream, row in off_cadence
+        if not offsets_of[row.cadence_id] or any(offset.days for offset in offsets_of[row.cadence_id])
+    ]
+    if not drifting:
+        return []
+    links = _open_dependency_links(portfolio, [row.train.pk for _, row in drifting])
+    value_streams = {row.value_stream.pk: row.value_stream for row in followers}
+    warnings = []
+    for value_stream, row in drifting:
+        offsets = offsets_of[row.cadence_id]
+        furthest = max(offsets, key=lambda offset: abs(offset.days), default=None)
+        linked = links.get(row.train.pk, {})
+        warnings.append(
+            SyncWarning(
+                train=row.train,
+                value_stream=value_stream,
+                cadence=cadences[row.cadence_id],
+                offset_days=furthest.days if furthest else None,
+                offsets=offsets,
+                linked_value_streams=sorted(
+                    (
+                        LinkedValueStream(value_stream=value_streams[vs_id], needs=needs, provides=provides)
+                        for vs_id, (needs, provides) in linked.items()
+                        if vs_id in value_streams
+                    ),
+                    key=lambda link: link.value_stream.name,
+                ),
+            )
+        )
+    warnings.sort(key=lambda w: (w.days is None, -(w.days or 0), w.value_stream.name, w.train.name))
+    return warnings
+
+
+def _open_dependency_links(portfolio, train_ids: list[int]) -> dict[int, dict[int, tuple[int, int]]]:
+    """{train id: {other value stream id: (open dependencies it needs from it, provides to
+    it)}} for the trains' dependencies across value streams. One query."""
+    dependencies = Dependency.objects.filter(portfolio=portfolio).open()
+    rows = (
+        (dependencies.filter(consumer_id__in=train_ids) | dependencies.filter(provider_id__in=train_ids))
+        .order_by()
+        .values_list("consumer_id", "provider_id", "consumer__value_stream_id", "provider__value_stream_id")
+        .annotate(n=Count("pk"))
+    )
+    wanted = set(train_ids)
+    links: dict[int, dict[int, list[int]]] = {}
+    for consumer_id, provider_id, consumer_vs, provider_vs, n in rows:
+        if consumer_vs == provider_vs:
+            continue
+        if consumer_id in wanted:
+            links.setdefault(consumer_id, {}).setdefault(provider_vs, [0, 0])[0] += n
+        if provider_id in wanted:
+            links.setdefault(provider_id, {}).setdefault(consumer_vs, [0, 0])[1] += n
+    return {train: {vs: (needs, provides) for vs, (needs, provides) in by_vs.items()} for train, by_vs in links.items()}

@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
+from cadence.api import routes as cadence_routes
 from portfolio.api.views import AuthTokenView, MembershipViewSet, PortfolioViewSet
 from valuestreams.api.views import (
     ArtViewSet,
@@ -39,6 +40,8 @@ router.register("teams", TeamViewSet, basename="team")
 router.register(r"trains/(?P<train_id>[0-9]+)/status-reports", TrainStatusReportViewSet, basename="train-status-report")
 router.register("status-reports", StatusReportViewSet, basename="status-report")
 router.register("dependencies", DependencyViewSet, basename="dependency")
+# cadence
+cadence_routes.register(router)
 
 urlpatterns = [
     path("v1/auth/token/", AuthTokenView.as_view(), name="token"),

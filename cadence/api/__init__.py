@@ -1,0 +1,1 @@
+"""The cadence app's REST API: cadences, PIs, iterations and cadence events."""

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from cadence.admin import VersionedAdmin
 
-from .models import WIP_LIMITED_STATES, Epic, Membership, Portfolio, StrategicTheme, WipLimit
+from .models import WIP_LIMITED_STATES, Epic, EpicDeferral, Membership, Portfolio, StrategicTheme, WipLimit
 
 
 class MembershipInline(admin.TabularInline):
@@ -89,3 +89,24 @@ class EpicAdmin(VersionedAdmin):
         if not change or "state" in form.changed_data:
             obj.state_changed_at = timezone.now()
         super().save_model(request, obj, form, change)
+
+
+@admin.register(EpicDeferral)
+class EpicDeferralAdmin(admin.ModelAdmin):
+    """Epics deferred by cadence-gated intake: written by the daily intake task, read here."""
+
+    list_display = ("epic", "from_pi", "to_pi", "cutoff", "deferred_at", "notified_at")
+    list_filter = ("epic__portfolio", "from_pi")
+    list_select_related = ("epic", "from_pi", "to_pi")
+    search_fields = ("epic__key", "epic__title", "reason")
+    ordering = ("-deferred_at", "-id")
+    date_hierarchy = "deferred_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

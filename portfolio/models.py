@@ -221,3 +221,45 @@ class WipLimit(VersionedModel):
 
     def __str__(self):
         return f"{self.get_state_display()}: {self.limit}"
+
+
+class EpicDeferral(models.Model):
+    """Cadence-gated intake at work: an epic that was not ready at the intake cutoff of
+    the PI it targeted, moved on to a later PI of the same cadence.
+
+    Written by the daily intake task (``portfolio.services.apply_intake_cutoffs``), once
+    per epic and PI: the unique constraint keeps a retried or concurrent run from
+    recording (and mailing) a deferral twice.
+    """
+
+    epic = models.ForeignKey(Epic, on_delete=models.CASCADE, related_name="deferrals")
+    from_pi = models.ForeignKey(
+        "cadence.ProgramIncrement",
+        on_delete=models.CASCADE,
+        related_name="deferrals_from",
+        verbose_name="from PI",
+        help_text="The PI the epic targeted and missed the intake cutoff of.",
+    )
+    to_pi = models.ForeignKey(
+        "cadence.ProgramIncrement",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deferrals_to",
+        verbose_name="to PI",
+        help_text="The PI the epic now targets; empty when the cadence has no later PI open for intake.",
+    )
+    cutoff = models.DateField(help_text="The intake cutoff the epic was not ready by.")
+    reason = models.TextField(help_text="What the epic was missing at the cutoff.")
+    deferred_at = models.DateTimeField()
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When the epic's owner was emailed.")
+
+    class Meta:
+        ordering = ["-deferred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["epic", "from_pi"], name="%(app_label)s_%(class)s_once_per_epic_and_pi"),
+            models.CheckConstraint(condition=~Q(to_pi=F("from_pi")), name="%(app_label)s_%(class)s_to_another_pi"),
+        ]
+
+    def __str__(self):
+        return f"{self.epic.key} deferred from {self.from_pi}"

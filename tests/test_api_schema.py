@@ -8,6 +8,8 @@ pytestmark = pytest.mark.django_db
 LISTS = (
     "/api/v1/portfolios/",
     "/api/v1/memberships/",
+    "/api/v1/epics/",
+    "/api/v1/wip-limits/",
     "/api/v1/value-streams/",
     "/api/v1/trains/",
     "/api/v1/solution-trains/",

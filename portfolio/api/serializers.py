@@ -16,8 +16,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import model_meta
 
+from cadence.models import ProgramIncrement
 from portfolio.core.concurrency import update_versioned
-from portfolio.models import Membership, Portfolio, Role
+from portfolio.filters import members_visible_to, program_increments_visible_to, themes_visible_to
+from portfolio.intake import intake_gaps, takes_part_in_intake
+from portfolio.models import WSJF_SCALE, Epic, EpicState, Membership, Portfolio, Role, StrategicTheme, WipLimit
 from portfolio.permissions import roles_by_portfolio
 from portfolio.selectors import portfolios_visible_to
 
@@ -267,3 +270,176 @@ class MembershipSerializer(ModelSerializer):
         ):
             raise serializers.ValidationError("The portfolio's last APMO cannot change role: name another APMO first.")
         return role
+
+
+# --- Epics and the Kanban's WIP limits ------------------------------------------------
+
+WSJF_SCALE_MESSAGE = f"{{input}} is not on the WSJF scale: use one of {', '.join(map(str, WSJF_SCALE))}."
+
+
+class EpicValueStreamSerializer(serializers.Serializer):
+    """A value stream the epic touches. Read-only here: the link is kept on the value
+    stream (``/api/v1/value-streams/``)."""
+
+    id = serializers.IntegerField(read_only=True)
+    key = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class EpicSerializer(ModelSerializer):
+    """An epic of a portfolio's Kanban, prioritised by WSJF.
+
+    ``state`` is read-only: an epic changes column through ``POST .../move/``, which
+    enforces the WIP limits. The WSJF components take the modified Fibonacci values 1,
+    2, 3, 5, 8, 13, 20; ``wsjf`` is computed by the database. Portfolio managers create
+    and edit epics; enterprise architects enabler epics only.
+    """
+
+    portfolio = BriefRelatedField(brief=PortfolioSerializer, visible_to=portfolios_visible_to)
+    owner = BriefRelatedField(brief=UserSerializer, visible_to=members_visible_to, required=False, allow_null=True)
+    themes = VisibleRelatedField(
+        many=True,
+        queryset=StrategicTheme.objects.all(),
+        visible_to=themes_visible_to,
+        required=False,
+        help_text="Ids of the portfolio's strategic themes the epic serves.",
+    )
+    target_pi = VisibleRelatedField(
+        queryset=ProgramIncrement.objects.all(),
+        visible_to=program_increments_visible_to,
+        required=False,
+        allow_null=True,
+        help_text="Id of the PI (of the portfolio's cadence) the epic is to enter.",
+    )
+    target_pi_name = serializers.CharField(source="target_pi.name", read_only=True, allow_null=True, default=None)
+    value_streams = EpicValueStreamSerializer(many=True, read_only=True)
+    wsjf = serializers.FloatField(read_only=True, help_text="Cost of delay ÷ job size.")
+    cost_of_delay = serializers.IntegerField(
+        read_only=True, help_text="User-business value + time criticality + risk reduction & opportunity enablement."
+    )
+    intake_gaps = serializers.SerializerMethodField(
+        help_text="What the epic lacks to enter its target PI at the intake cutoff (empty when ready)."
+    )
+
+    class Meta:
+        model = Epic
+        fields = (
+            "id",
+            "key",
+            "title",
+            "description",
+            "kind",
+            "state",
+            "portfolio",
+            "owner",
+            "themes",
+            "target_pi",
+            "target_pi_name",
+            "value_streams",
+            "business_value",
+            "time_criticality",
+            "risk_reduction",
+            "job_size",
+            "wsjf",
+            "cost_of_delay",
+            "mvp_hypothesis",
+            "intake_gaps",
+            "state_changed_at",
+            "version",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("state", "state_changed_at", "version", "created_at", "updated_at")
+        create_only_fields = ("portfolio",)
+        brief_fields = ("id", "key", "title", "kind", "state")
+        extra_kwargs = {
+            component: {"error_messages": {"invalid_choice": WSJF_SCALE_MESSAGE}}
+            for component in ("business_value", "time_criticality", "risk_reduction", "job_size")
+        }
+        validators = [
+            UniqueWithin("key", within="portfolio", message='The portfolio already has an epic with key "{value}".'),
+        ]
+
+    def get_intake_gaps(self, epic) -> list[str]:
+        return intake_gaps(epic) if takes_part_in_intake(epic) else []
+
+    def validate(self, attrs):
+        epic = self.instance if isinstance(self.instance, Epic) else None
+        portfolio = attrs.get("portfolio") or (epic.portfolio if epic else None)
+        if portfolio is None:
+            return attrs
+        errors = {}
+        target_pi = attrs.get("target_pi")
+        if target_pi is not None and target_pi.cadence_id != portfolio.cadence_id:
+            errors["target_pi"] = f"{target_pi.name} is not a PI of the cadence {portfolio.name} follows."
+        strangers = [theme.name for theme in attrs.get("themes", ()) if theme.portfolio_id != portfolio.pk]
+        if strangers:
+            errors["themes"] = f"Not strategic themes of {portfolio.name}: {', '.join(strangers)}."
+        owner = attrs.get("owner")
+        if owner is not None and not Membership.objects.filter(user=owner, portfolio=portfolio).exists():
+            errors["owner"] = f"{owner.get_username()} is not a member of {portfolio.name}."
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class EpicMoveSerializer(serializers.Serializer):
+    """Move an epic to another Kanban column."""
+
+    state = DomainChoiceField(choices=EpicState.choices, help_text="The column to move the epic to.")
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The epic's version you saw; if it changed since, the answer is 412 and nothing moves. "
+        "Instead of it, If-Match may carry the ETag.",
+    )
+
+    class Meta:
+        model = Epic  # names the schema's enum of ``state`` EpicStateEnum, as on the epic itself
+
+
+class WipLimitRefusalSerializer(serializers.Serializer):
+    """The answer when a move would exceed the target column's WIP limit (409)."""
+
+    detail = serializers.CharField()
+    state = DomainChoiceField(choices=EpicState.choices)
+    limit = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Epics in the column now.")
+
+    class Meta:
+        model = Epic  # names the schema's enum of ``state`` EpicStateEnum
+
+
+class WipLimitSerializer(ModelSerializer):
+    """The WIP limit of one column of a portfolio's epic Kanban, with the column's current
+    count. Portfolio managers set them; a limit below the count is allowed (the column is
+    then over its limit and takes no epic until it drains). The funnel and done have none."""
+
+    portfolio = BriefRelatedField(brief=PortfolioSerializer, visible_to=portfolios_visible_to)
+    epic_count = serializers.IntegerField(read_only=True, help_text="Epics in the column now.")
+    over_limit = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WipLimit
+        fields = (
+            "id",
+            "portfolio",
+            "state",
+            "limit",
+            "epic_count",
+            "over_limit",
+            "version",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("version", "created_at", "updated_at")
+        create_only_fields = ("portfolio", "state")
+        brief_fields = ("id", "state", "limit")
+        extra_kwargs = {"limit": {"min_value": 1, "max_value": 999}}
+        validators = [
+            UniqueWithin("state", within="portfolio", message="The portfolio already has a WIP limit for {value}."),
+        ]
+
+    def get_over_limit(self, wip_limit) -> bool:
+        count = getattr(wip_limit, "epic_count", None)
+        return count is not None and count > wip_limit.limit

@@ -12,7 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
 from cadence.api import routes as cadence_routes
-from portfolio.api.views import AuthTokenView, MembershipViewSet, PortfolioViewSet
+from portfolio.api.views import AuthTokenView, EpicViewSet, MembershipViewSet, PortfolioViewSet, WipLimitViewSet
 from valuestreams.api.views import (
     ArtViewSet,
     DependencyMapView,
@@ -31,6 +31,8 @@ router = DefaultRouter()
 # portfolio
 router.register("portfolios", PortfolioViewSet, basename="portfolio")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("epics", EpicViewSet, basename="epic")
+router.register("wip-limits", WipLimitViewSet, basename="wip-limit")
 # valuestreams
 router.register("value-streams", ValueStreamViewSet, basename="value-stream")
 router.register("trains", TrainViewSet, basename="train")

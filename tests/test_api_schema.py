@@ -17,6 +17,10 @@ LISTS = (
     "/api/v1/teams/",
     "/api/v1/status-reports/",
     "/api/v1/dependencies/",
+    "/api/v1/cadences/",
+    "/api/v1/program-increments/",
+    "/api/v1/iterations/",
+    "/api/v1/cadence-events/",
 )
 
 
@@ -53,10 +57,12 @@ def test_anonymous_api_requests_are_refused(client, url):
     assert client.get(url).status_code in (401, 403)
 
 
-def test_the_api_root_lists_the_endpoints(world, api_client_for):
+def test_the_api_root_lists_the_endpoints_and_each_refuses_anonymous_callers(world, api_client_for, client):
     response = api_client_for(world.user("viewer")).get("/api/v1/")
     assert response.status_code == 200
-    assert set(response.json()) == {path.split("/")[3] for path in LISTS}
+    assert {path.split("/")[3] for path in LISTS} <= set(response.json())
+    for name, url in response.json().items():
+        assert client.get(url).status_code in (401, 403), name
 
 
 def test_the_schema_validates_without_warnings(tmp_path):

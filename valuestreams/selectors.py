@@ -341,6 +341,154 @@ def with_latest_status_summary(trains: QuerySet[Train]) -> QuerySet[Train]:
     )
 
 
+# --- Pages: the dependency list, a dependency's page, a train's dependencies --------
+
+# What a dependency's page and list rows show, fetched with it (no query per row).
+DEPENDENCY_ROW_RELATED = (
+    "consumer__value_stream",
+    "consumer__solution_train",
+    "provider__value_stream",
+    "provider__solution_train",
+    "needed_by_pi",
+    "needed_by_iteration",
+    "committed_pi",
+    "committed_iteration",
+)
+
+
+def mark_late(dependencies, *, today: datetime.date):
+    """Set ``late`` on each dependency (Dependency.is_late_on), for templates."""
+    for dependency in dependencies:
+        dependency.late = dependency.is_late_on(today)
+    return dependencies
+
+
+def dependency_list(*, user, portfolio) -> QuerySet[Dependency]:
+    """The portfolio's dependencies with their trains, value streams, PIs and iterations,
+    soonest needed first. The list page filters it with DependencyFilterSet."""
+    return (
+        dependencies_visible_to(user)
+        .filter(portfolio=portfolio)
+        .with_dates()
+        .select_related(*DEPENDENCY_ROW_RELATED)
+        .order_by("needed_by_date", "pk")
+    )
+
+
+def dependency_detail(*, user, dependency_id: int) -> Dependency:
+    """One visible dependency with everything its page shows (Dependency.DoesNotExist otherwise)."""
+    return (
+        dependencies_visible_to(user)
+        .select_related(
+            *DEPENDENCY_ROW_RELATED,
+            "portfolio",
+            "consumer__value_stream__portfolio",
+            "provider__value_stream__portfolio",
+            "consumer_feature__train",
+            "provider_feature__train",
+            "epic",
+            "raised_by",
+        )
+        .get(pk=dependency_id)
+    )
+
+
+def dependency_events(dependency: Dependency) -> list:
+    """Its workflow history, newest first, with who took each step (one query)."""
+    return list(dependency.events.select_related("actor"))
+
+
+def trains_user_may_raise_for(*, user, portfolio) -> list[Train]:
+    """The trains of the portfolio the user may raise a dependency for (as the consumer):
+    all of them for APMO and enterprise architects, their own for an RTE or STE. One
+    query; the rule itself is valuestreams.raise_dependency."""
+    trains = trains_visible_to(user).filter(value_stream__portfolio=portfolio).order_by("value_stream__name", "name")
+    return [train for train in trains if user.has_perm("valuestreams.raise_dependency", train)]
+
+
+def cadence_id_of(train: Train, *, portfolio=None) -> int | None:
+    """The cadence a train follows: its own, else its value stream's, else its portfolio's
+    (``portfolio``, or the value stream's, loaded with the train to spare a query)."""
+    return train.cadence_id or train.value_stream.cadence_id or (portfolio or train.value_stream.portfolio).cadence_id
+
+
+def upcoming_cadence_events(train: Train, *, today: datetime.date, limit: int = 5) -> list:
+    """The next cadence events (not yet over) of the cadence the train follows (one query)."""
+    from cadence.models import CadenceEvent
+
+    cadence_id = cadence_id_of(train)
+    if cadence_id is None:
+        return []
+    return list(
+        CadenceEvent.objects.filter(program_increment__cadence_id=cadence_id, end_date__gte=today)
+        .select_related("program_increment", "iteration")
+        .order_by("start_date", "kind", "pk")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class TrainDependencies:
+    """A train's open dependencies, soonest needed first: what it needs from other trains
+    and what it gives them, each cut at a limit, with the totals."""
+
+    needs: list[Dependency]
+    gives: list[Dependency]
+    needs_total: int
+    gives_total: int
+
+
+def train_dependencies(*, user, train: Train, today: datetime.date, limit: int = 15) -> TrainDependencies:
+    """Three queries: the totals, then each side's first ``limit``."""
+    open_dependencies = dependencies_visible_to(user).open()
+    totals = open_dependencies.filter(Q(consumer=train) | Q(provider=train)).aggregate(
+        needs=Count("pk", filter=Q(consumer=train)), gives=Count("pk", filter=Q(provider=train))
+    )
+    rows = open_dependencies.with_dates().select_related(*DEPENDENCY_ROW_RELATED).order_by("needed_by_date", "pk")
+    needs = mark_late(list(rows.filter(consumer=train)[:limit]), today=today)
+    gives = mark_late(list(rows.filter(provider=train)[:limit]), today=today)
+    return TrainDependencies(needs=needs, gives=gives, needs_total=totals["needs"], gives_total=totals["gives"])
+
+
+def pi_choices_for(train: Train | None, *, portfolio, ending_after: datetime.date | None = None):
+    """PIs a dependency of ``train`` may be needed by or committed to: those of the train's
+    cadence (of every cadence in the portfolio without a train), soonest first."""
+    from cadence.models import ProgramIncrement
+
+    if train is not None and (cadence_id := cadence_id_of(train, portfolio=portfolio)) is not None:
+        pis = ProgramIncrement.objects.filter(cadence_id=cadence_id).select_related("cadence")
+    else:
+        pis = program_increments_of(portfolio)
+    if ending_after is not None:
+        pis = pis.filter(end_date__gte=ending_after)
+    return pis.order_by("start_date", "cadence__name")
+
+
+@dataclass(frozen=True)
+class DependencyPage:
+    """A dependency as its page shows it: whether it is late, its workflow history, and
+    for a late, blocked or at-risk one what slips downstream if it slips."""
+
+    dependency: Dependency
+    late: bool
+    events: list
+    impact: object  # dependency_map.SlipImpact, or None when it is not slipping
+
+
+def dependency_page(dependency: Dependency, *, today: datetime.date) -> DependencyPage:
+    """For a dependency loaded by dependency_detail: one query for the history, and one
+    per step downstream for the slip impact."""
+    from .dependency_map import slip_impact
+
+    late = dependency.is_late_on(today)
+    slipping = late or dependency.flag in (DependencyFlag.AT_RISK, DependencyFlag.BLOCKED)
+    return DependencyPage(
+        dependency=dependency,
+        late=late,
+        events=dependency_events(dependency),
+        impact=slip_impact(dependency) if slipping else None,
+    )
+
+
 # --- The cadence each value stream and train follows, and the trains off the portfolio's ---
 # (Appended with the PI calendar; its imports stay with it.)
 

@@ -137,8 +137,8 @@ class Iteration(VersionedModel):
         ]
 
     def __str__(self):
-        label = "IP" if self.is_innovation_planning else str(self.number)
-        return f"{self.program_increment.name} · I{label}" if self.program_increment_id else f"I{label}"
+        label = "IP" if self.is_innovation_planning else f"I{self.number}"
+        return f"{self.program_increment.name} · {label}" if self.program_increment_id else label
 
     def clean(self):
         if self.start_date and self.end_date and self.end_date <= self.start_date:

@@ -487,6 +487,7 @@ class DependencyEvent(models.Model):
     to_state = models.CharField(max_length=10, choices=DependencyState.choices, blank=True)
     flag = models.CharField(max_length=8, choices=DependencyFlag.choices, blank=True)
     reason = models.TextField(blank=True)
+    detail = models.CharField(max_length=200, blank=True, help_text="What the step set, e.g. the committed iteration.")
     notified_at = models.DateTimeField(null=True, blank=True, help_text="When the other side was emailed.")
 
     class Meta:

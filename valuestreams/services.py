@@ -179,7 +179,7 @@ def _next_key(portfolio_id: int) -> str:
     return f"DEP-{max(numbers, default=0) + 1}"
 
 
-def _record(dependency: Dependency, *, actor, action: str, from_state: str, reason: str = "") -> None:
+def _record(dependency: Dependency, *, actor, action: str, from_state: str, reason: str = "", detail: str = "") -> None:
     from .tasks import notify_dependency_event
 
     event = DependencyEvent.objects.create(
@@ -191,6 +191,7 @@ def _record(dependency: Dependency, *, actor, action: str, from_state: str, reas
         to_state=dependency.state,
         flag=dependency.flag,
         reason=reason,
+        detail=detail,
     )
     send_after_commit(notify_dependency_event, event.pk)
 
@@ -270,11 +271,11 @@ def dependency_transition(
     if step is None:
         raise ValidationError({"action": f"Unknown action “{action}”."})
     current = Dependency.objects.select_for_update().get(pk=dependency.pk)
-    if expected_version is not None and current.version != expected_version:
-        raise StaleVersion(current)
     _require(
         actor, step.perm, current, f"You may not {step.label.lower()} {current.key}: it is not your train's to act on."
     )
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersion(current)
     if current.state not in step.from_states:
         raise ValidationError(
             {"action": f"{current.key} is {current.get_state_display().lower()}: it cannot be {_past(step)} now."}
@@ -304,7 +305,12 @@ def dependency_transition(
         changes.update(flag=DependencyFlag.NONE, flag_reason="")
     from_state = current.state
     updated = update_versioned(current, expected_version=current.version, changes=changes)
-    _record(updated, actor=actor, action=action, from_state=from_state, reason=reason)
+    detail = ""
+    if action == "commit":
+        detail = f"Committed to {committed_iteration or committed_pi}"
+    elif action == "deliver":
+        detail = f"Delivered on {updated.delivered_on:%d %b %Y}"
+    _record(updated, actor=actor, action=action, from_state=from_state, reason=reason, detail=detail)
     return updated
 
 

@@ -225,3 +225,27 @@ def test_a_status_written_against_a_report_that_does_not_exist_is_refused(world)
     with pytest.raises(ValidationError) as error:
         post(world, based_on_id=12345)
     assert "based_on" in error.value.message_dict
+
+
+def test_the_history_records_what_was_committed(world):
+    dependency = raise_dependency(world)
+    dependency = dependency_transition(
+        actor=world.user("rte"), dependency=dependency, action="accept", expected_version=1
+    )
+    iteration = world.pi.iterations.get(number=2)
+    dependency_transition(
+        actor=world.user("rte"),
+        dependency=dependency,
+        action="commit",
+        expected_version=2,
+        committed_pi=world.pi,
+        committed_iteration=iteration,
+    )
+    assert dependency.events.first().detail == f"Committed to {world.pi.name} · I2"
+
+
+def test_someone_not_allowed_is_refused_even_with_a_stale_form(world):
+    dependency = raise_dependency(world)
+    dependency_transition(actor=world.user("rte"), dependency=dependency, action="accept", expected_version=1)
+    with pytest.raises(PermissionDenied):
+        dependency_transition(actor=world.user("viewer"), dependency=dependency, action="commit", expected_version=1)

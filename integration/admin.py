@@ -7,7 +7,14 @@ from django.db import models
 
 from cadence.admin import VersionedAdmin
 
-from .models import AcceptanceCriterion, IntegrationCheckRun, IntegrationPoint, IntegrationResult, Release
+from .models import (
+    AcceptanceCriterion,
+    IntegrationCheckRun,
+    IntegrationOutcomeChange,
+    IntegrationPoint,
+    IntegrationResult,
+    Release,
+)
 
 
 class AcceptanceCriterionInline(admin.TabularInline):
@@ -73,6 +80,32 @@ class IntegrationCheckRunAdmin(admin.ModelAdmin):
     readonly_fields = ("integration_point", "window_start", "ran_at", "outcome", "findings")
 
     # Runs are written by the scheduled checks, one per check window; here they are read.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IntegrationOutcomeChange)
+class IntegrationOutcomeChangeAdmin(admin.ModelAdmin):
+    list_display = ("integration_point", "from_outcome", "to_outcome", "changed_at", "notified_at")
+    list_filter = ("to_outcome", "integration_point__portfolio")
+    list_select_related = ("integration_point",)
+    search_fields = ("integration_point__name",)
+    ordering = ("-changed_at", "-id")
+    date_hierarchy = "changed_at"
+    readonly_fields = (
+        "integration_point",
+        "from_outcome",
+        "to_outcome",
+        "changed_at",
+        "check_run",
+        "result",
+        "notified_at",
+    )
+
+    # Recorded by the checks and by results, the audit trail of outcomes: read only.
     def has_add_permission(self, request):
         return False
 

@@ -147,6 +147,37 @@ class IntegrationResult(models.Model):
         return f"{self.integration_point} · {self.get_verdict_display()}"
 
 
+class IntegrationOutcomeChange(models.Model):
+    """One change of an integration point's outcome, made by a scheduled check or by a
+    recorded result. The audit trail of outcomes (the checks write outcomes in bulk, past
+    the point's own history), and what the participants are emailed about, once each."""
+
+    integration_point = models.ForeignKey(IntegrationPoint, on_delete=models.CASCADE, related_name="outcome_changes")
+    from_outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    to_outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    changed_at = models.DateTimeField()
+    check_run = models.ForeignKey(
+        IntegrationCheckRun, on_delete=models.CASCADE, null=True, blank=True, related_name="outcome_changes"
+    )
+    result = models.ForeignKey(
+        IntegrationResult, on_delete=models.CASCADE, null=True, blank=True, related_name="outcome_changes"
+    )
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When the participants were emailed.")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        get_latest_by = "changed_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_outcome=models.F("to_outcome")), name="%(app_label)s_%(class)s_is_a_change"
+            ),
+        ]
+        indexes = [models.Index(fields=["integration_point", "-changed_at"])]
+
+    def __str__(self):
+        return f"{self.integration_point}: {self.get_from_outcome_display()} → {self.get_to_outcome_display()}"
+
+
 class Release(VersionedModel):
     """A portfolio-level release that integrates the work of several value streams,
     gated on integration points passing."""

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("portfolio.urls_pages")),
     path("", include("valuestreams.urls")),
     path("", include("cadence.urls")),
+    path("", include("integration.urls")),
 ]

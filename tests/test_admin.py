@@ -57,7 +57,7 @@ def test_models_with_history_show_it_in_the_admin(model):
 
 
 # Logs that the application writes (workflow steps, scheduled check runs): read-only.
-WRITTEN_BY_THE_APP = {"DependencyEvent", "IntegrationCheckRun", "EpicDeferral"}
+WRITTEN_BY_THE_APP = {"DependencyEvent", "IntegrationCheckRun", "IntegrationOutcomeChange", "EpicDeferral"}
 
 
 @pytest.mark.parametrize("model", DOMAIN_MODELS, ids=lambda m: m.__name__)

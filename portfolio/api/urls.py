@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
 from cadence.api import routes as cadence_routes
+from integration.api import routes as integration_routes
 from portfolio.api.views import AuthTokenView, EpicViewSet, MembershipViewSet, PortfolioViewSet, WipLimitViewSet
 from valuestreams.api.views import (
     ArtViewSet,
@@ -44,6 +45,8 @@ router.register("status-reports", StatusReportViewSet, basename="status-report")
 router.register("dependencies", DependencyViewSet, basename="dependency")
 # cadence
 cadence_routes.register(router)
+# integration
+integration_routes.register(router)
 
 urlpatterns = [
     path("v1/auth/token/", AuthTokenView.as_view(), name="token"),

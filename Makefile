@@ -24,7 +24,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 DEMO_PASSWORD := tributary-demo
 CELERY_BEAT_SCHEDULER := django_celery_beat.schedulers:DatabaseScheduler
 
-.PHONY: help run test lint migrate seed demo-if-empty install install-dev
+.PHONY: help run test lint migrate seed demo-if-empty install install-dev bench bench-smoke
 
 help:
 	@echo "make run      install, migrate, load the demo portfolio if the database is empty,"
@@ -33,6 +33,9 @@ help:
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make migrate  apply the database migrations"
 	@echo "make seed     load the demo portfolio (SIZE=small|medium|large SEED=N TODAY=YYYY-MM-DD)"
+	@echo "make bench    the performance benchmark on the large demo: writes BENCHMARK.md, fails over budget"
+	@echo "              (on \$$DATABASE_URL, else a SQLite file; BENCH_ARGS=\"--only roadmap\" and so on)"
+	@echo "make bench-smoke  the same harness on the small demo, budgets reported only (CI)"
 
 $(PY):
 	$(PYTHON3) -m venv $(VENV)
@@ -95,3 +98,14 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The benchmark (bench/run.py): never part of `make test`. It seeds the demo into
+# $DATABASE_URL (the budget figures are for PostgreSQL), or into bench/bench.sqlite3.
+BENCH_ARGS ?=
+BENCH_OUTPUT ?= bench/smoke.md
+
+bench: $(RUN_STAMP)
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+bench-smoke: $(RUN_STAMP)
+	$(PY) -m bench.run --size small --requests 3 --warmup 1 --no-enforce --output $(BENCH_OUTPUT) $(BENCH_ARGS)

@@ -9,11 +9,10 @@
   the STE of a solution train involved in the point: its own solution train, a
   participating solution train, or the solution train of a participating ART.
   An RTE does not record results (DESIGN.md, "Permissions").
-- Automation: a pipeline's token stands for its service user, who is checked like any
-  other user. There is no automation role: a service user records results when its
-  membership is APMO or when it is the STE of a solution train involved. The demo's
-  ``ci-pipeline`` is a viewer, so it reads everything and records nothing until an
-  APMO gives it that scope.
+- Automation: a pipeline's token stands for its service user, checked like any other
+  user. A membership with the automation role scopes it to recording results (and
+  ticking criteria) for the points of that portfolio; nothing else beyond reading.
+  The demo's ``ci-pipeline`` has that role.
 
 The predicates read ``point.solution_train`` and ``point.trains`` (with each train's
 ``solution_train``); a list that checks many points prefetches them.
@@ -21,7 +20,7 @@ The predicates read ``point.solution_train`` and ``point.trains`` (with each tra
 
 import rules
 
-from portfolio.permissions import is_apmo
+from portfolio.permissions import is_apmo, is_automation
 from valuestreams.models import TrainKind
 
 
@@ -83,4 +82,4 @@ def engineers_a_solution_train_in(user, portfolio) -> bool:
 
 rules.add_perm("integration.manage_point", is_apmo | is_owning_ste)
 rules.add_perm("integration.add_point", is_apmo | engineers_a_solution_train_in)
-rules.add_perm("integration.record_result", is_apmo | is_involved_ste)
+rules.add_perm("integration.record_result", is_apmo | is_involved_ste | is_automation)

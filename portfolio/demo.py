@@ -445,7 +445,7 @@ DEMO_USERS = [
     ("rte", "rte", Role.VIEWER, "Rita", "Engel"),
     ("other_rte", "other-rte", Role.VIEWER, "Omar", "Reyes"),
     ("ste", "ste", Role.VIEWER, "Sofia", "Tran"),
-    ("automation", "ci-pipeline", Role.VIEWER, "CI", "Pipeline"),
+    ("automation", "ci-pipeline", Role.AUTOMATION, "CI", "Pipeline"),
 ]
 
 

@@ -67,6 +67,9 @@ class Role(models.TextChoices):
     APMO = "apmo", "APMO"
     PORTFOLIO_MANAGER = "portfolio_manager", "Portfolio manager"
     ENTERPRISE_ARCHITECT = "enterprise_architect", "Enterprise architect"
+    # A pipeline's service user: reads everything, posts integration results for any
+    # point of the portfolio, posts status as its user only where a train role allows.
+    AUTOMATION = "automation", "Automation (CI/CD pipeline)"
 
 
 class Membership(VersionedModel):

@@ -57,6 +57,7 @@ is_member = rules.predicate(lambda user, obj=None: role_in(user, obj) is not Non
 is_apmo = _has_role(Role.APMO)
 is_portfolio_manager = _has_role(Role.PORTFOLIO_MANAGER)
 is_enterprise_architect = _has_role(Role.ENTERPRISE_ARCHITECT)
+is_automation = _has_role(Role.AUTOMATION)
 
 
 @rules.predicate

@@ -78,3 +78,20 @@ def test_wip_limits_and_themes_by_portfolio_managers(world):
 def test_memberships_and_trains_are_managed_by_apmo(world):
     assert allowed(world, "portfolio.manage_memberships", world.portfolio) == {"apmo"}
     assert allowed(world, "valuestreams.manage_trains", world.value_stream) == {"apmo"}
+
+
+def test_an_automation_user_records_results_and_nothing_else(world):
+    from tests.factories import IntegrationPointFactory
+
+    pipeline = MembershipFactory(portfolio=world.portfolio, role="automation").user
+    point = IntegrationPointFactory(portfolio=world.portfolio, program_increment=world.pi)
+    assert pipeline.has_perm("integration.record_result", point)
+    assert pipeline.has_perm("portfolio.view_portfolio", world.portfolio)
+    for perm, obj in (
+        ("integration.manage_point", point),
+        ("valuestreams.post_status_report", world.art),
+        ("valuestreams.raise_dependency", world.art),
+        ("portfolio.manage_memberships", world.portfolio),
+    ):
+        assert not pipeline.has_perm(perm, obj), perm
+    assert not world.user("viewer").has_perm("integration.record_result", point)

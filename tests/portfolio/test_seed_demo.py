@@ -212,8 +212,9 @@ def test_every_demo_user_has_its_role_and_train():
     assert roles[names["apmo"]] == Role.APMO
     assert roles[names["portfolio_manager"]] == Role.PORTFOLIO_MANAGER
     assert roles[names["enterprise_architect"]] == Role.ENTERPRISE_ARCHITECT
-    for key in ("viewer", "rte", "other_rte", "ste", "automation"):
+    for key in ("viewer", "rte", "other_rte", "ste"):
         assert roles[names[key]] == Role.VIEWER
+    assert roles[names["automation"]] == Role.AUTOMATION
     for user in users.values():
         user.refresh_from_db()
         assert user.check_password(DEMO_PASSWORD)

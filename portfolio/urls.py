@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("valuestreams.urls")),
     path("", include("cadence.urls")),
     path("", include("integration.urls")),
+    path("", include("roadmap.urls")),
 ]

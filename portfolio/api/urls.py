@@ -14,6 +14,7 @@ from rest_framework.routers import DefaultRouter
 from cadence.api import routes as cadence_routes
 from integration.api import routes as integration_routes
 from portfolio.api.views import AuthTokenView, EpicViewSet, MembershipViewSet, PortfolioViewSet, WipLimitViewSet
+from roadmap.api import routes as roadmap_routes
 from valuestreams.api.views import (
     ArtViewSet,
     DependencyMapView,
@@ -47,6 +48,8 @@ router.register("dependencies", DependencyViewSet, basename="dependency")
 cadence_routes.register(router)
 # integration
 integration_routes.register(router)
+# roadmap
+roadmap_routes.register(router)
 
 urlpatterns = [
     path("v1/auth/token/", AuthTokenView.as_view(), name="token"),

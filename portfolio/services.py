@@ -163,7 +163,9 @@ def apply_intake_cutoffs(*, today: datetime.date) -> list[EpicDeferral]:
 def _defer_epic(epic_id: int, *, today: datetime.date, cadence_pis) -> EpicDeferral | None:
     from .tasks import notify_epic_deferral
 
-    epic = Epic.objects.select_for_update().select_related("target_pi").get(pk=epic_id)
+    # Lock the epic's row only: PostgreSQL refuses to lock the nullable side of the
+    # outer join to its target PI (SQLite ignores the lock, so only PostgreSQL failed).
+    epic = Epic.objects.select_for_update(of=("self",)).select_related("target_pi").get(pk=epic_id)
     pi = epic.target_pi
     # Checked again under the lock: the epic may have been made ready, retargeted or
     # deferred by another run since the candidates were read.

@@ -23,9 +23,9 @@ pytestmark = pytest.mark.django_db
 
 TODAY = datetime.date(2026, 10, 20)  # in the second iteration of world.pi (I3 ends 15 Nov)
 MEMBER_ROLES = ("viewer", "apmo", "portfolio_manager", "enterprise_architect", "rte", "other_rte", "ste")
-# Session, user, memberships; the page's count and rows; the trains the user may raise
-# for; the filter form's choices (PIs, value streams, trains).
-LIST_QUERIES = 9
+# Session, user, memberships; the page's count, ids and rows; the trains the user may
+# raise for; the filter form's choices (PIs, value streams, trains).
+LIST_QUERIES = 10
 # Session, user, memberships; the consumers the user may raise for; the providers; the
 # cadences behind the PIs (two), the PIs, their iterations; the epics.
 CREATE_QUERIES = 10

@@ -10,6 +10,7 @@ from cadence.admin import VersionedAdmin
 from .models import (
     AcceptanceCriterion,
     IntegrationCheckRun,
+    IntegrationEconomics,
     IntegrationOutcomeChange,
     IntegrationPoint,
     IntegrationResult,
@@ -141,3 +142,14 @@ class ReleaseAdmin(VersionedAdmin):
     ordering = ("date", "name")
     date_hierarchy = "date"
     autocomplete_fields = ("portfolio", "value_streams", "integration_points")
+
+
+@admin.register(IntegrationEconomics)
+class IntegrationEconomicsAdmin(VersionedAdmin):
+    """The cost figures behind a value stream's integration cadence U-curve (APMO sets
+    them on /integration/economics/<value stream>/)."""
+
+    list_display = ("value_stream", "transaction_cost", "holding_cost_per_day", "unit", "updated_by", "updated_at")
+    list_select_related = ("value_stream", "updated_by")
+    search_fields = ("value_stream__name", "value_stream__key")
+    autocomplete_fields = ("value_stream", "updated_by")

@@ -198,3 +198,41 @@ class Release(VersionedModel):
 
     def __str__(self):
         return self.name
+
+
+class IntegrationEconomics(VersionedModel):
+    """The cost figures a value stream's APMO judges for its integration cadence: what one
+    integration costs (the transaction cost) and what a day of deferred integration
+    costs (the holding cost per day). Both in one ``unit``; they place the minimum of the
+    total-cost U-curve (see ``integration.economics``)."""
+
+    value_stream = models.OneToOneField(
+        "valuestreams.ValueStream", on_delete=models.CASCADE, related_name="integration_economics"
+    )
+    transaction_cost = models.DecimalField(
+        max_digits=12, decimal_places=2, help_text="The cost of one integration: effort, environments, automation."
+    )
+    holding_cost_per_day = models.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        help_text="The cost of deferring integration by one day: deferred learning, possible rework.",
+    )
+    unit = models.CharField(max_length=20, default="person-days", help_text="The unit of both costs.")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "integration economics"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(transaction_cost__gt=0), name="%(app_label)s_%(class)s_transaction_cost_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(holding_cost_per_day__gt=0), name="%(app_label)s_%(class)s_holding_cost_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Integration economics of {self.value_stream}"

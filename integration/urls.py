@@ -1,7 +1,7 @@
 """The integration app's pages. Fixed paths ("new/", "propose/") come before
 "<int:point_id>/"; an int converter never matches them anyway."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -18,4 +18,5 @@ urlpatterns = [
         views.criterion_tick,
         name="integration-criterion-tick",
     ),
+    path("", include("integration.analytics_urls")),
 ]

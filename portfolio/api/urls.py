@@ -13,6 +13,7 @@ from rest_framework.routers import DefaultRouter
 
 from cadence.api import routes as cadence_routes
 from integration.api import routes as integration_routes
+from integration.release_api import register_release_routes
 from portfolio.api.views import AuthTokenView, EpicViewSet, MembershipViewSet, PortfolioViewSet, WipLimitViewSet
 from roadmap.api import routes as roadmap_routes
 from valuestreams.api.views import (
@@ -48,6 +49,7 @@ router.register("dependencies", DependencyViewSet, basename="dependency")
 cadence_routes.register(router)
 # integration
 integration_routes.register(router)
+register_release_routes(router)
 # roadmap
 roadmap_routes.register(router)
 

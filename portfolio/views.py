@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portfolio.core.concurrency import StaleVersion
-from valuestreams.selectors import dependency_summary, train_health_summary
+from valuestreams.selectors import dependency_summary, sync_warnings, train_health_summary
 
 from . import services
 from .filters import EpicFilterSet
@@ -39,11 +39,17 @@ def dashboard(request):
     portfolio = current_portfolio_for(request)
     if portfolio is None:
         return no_portfolio(request)
+    # The dashboard shows several apps: it calls each one's selectors (views may look upward).
+    from integration.selectors import upcoming_integration_points
+
+    today = timezone.localdate()
     context = {
         "health": train_health_summary(user=request.user, portfolio=portfolio),
         "epic_columns": epic_counts_by_state(user=request.user, portfolio=portfolio),
-        "dependencies": dependency_summary(user=request.user, portfolio=portfolio),
+        "dependencies": dependency_summary(user=request.user, portfolio=portfolio, today=today),
         "current_pi": current_program_increment(portfolio),
+        "sync_warnings": sync_warnings(portfolio, today),
+        "integration_points": upcoming_integration_points(user=request.user, portfolio=portfolio, today=today),
     }
     return render(request, "portfolio/dashboard.html", context)
 

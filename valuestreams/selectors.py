@@ -4,7 +4,7 @@ related rows chosen up front so that lists cost a fixed number of queries."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from portfolio.permissions import visible_portfolio_ids
@@ -231,16 +231,24 @@ class DependencySummary:
     flagged: dict[str, int]  # flag -> count among open dependencies
     open_total: int
     flagged_examples: list[Dependency]
+    late_total: int = 0
+    late_cross_value_stream: int = 0
 
     @property
     def flagged_total(self) -> int:
         return sum(self.flagged.values())
 
 
-def dependency_summary(*, user, portfolio, examples: int = 8) -> DependencySummary:
-    """Counts of open dependencies by state and by flag in one aggregate query, and the
-    first few flagged ones (blocked before at risk) with their trains in a second."""
+def dependency_summary(*, user, portfolio, examples: int = 8, today=None) -> DependencySummary:
+    """Counts of open dependencies by state and by flag in one aggregate query, late ones
+    (all and across value streams) in a second, and the first few flagged ones (blocked
+    before at risk) with their trains in a third."""
+    today = today or timezone.localdate()
     open_dependencies = dependencies_visible_to(user).filter(portfolio=portfolio).open()
+    late = dependencies_visible_to(user).filter(portfolio=portfolio).late(today)
+    late_counts = late.aggregate(
+        total=Count("pk"), cross=Count("pk", filter=~Q(consumer__value_stream_id=F("provider__value_stream_id")))
+    )
     counts = open_dependencies.order_by().values_list("state", "flag").annotate(n=Count("pk"))
     by_state = dict.fromkeys(OPEN_DEPENDENCY_STATES, 0)
     flagged = {DependencyFlag.BLOCKED: 0, DependencyFlag.AT_RISK: 0}
@@ -258,6 +266,8 @@ def dependency_summary(*, user, portfolio, examples: int = 8) -> DependencySumma
         flagged=flagged,
         open_total=sum(by_state.values()),
         flagged_examples=flagged_examples,
+        late_total=late_counts["total"],
+        late_cross_value_stream=late_counts["cross"],
     )
 
 

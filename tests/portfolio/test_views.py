@@ -27,7 +27,7 @@ MEMBER_ROLES = ("viewer", "apmo", "portfolio_manager", "enterprise_architect", "
 DEMO_ROLES = ("apmo", "portfolio_manager", "enterprise_architect", "viewer", "rte", "other_rte", "ste", "automation")
 # Session, user, memberships, trains, their latest reports, epics per state, WIP limits,
 # dependencies per state and flag, flagged dependencies, current PI: whatever the size.
-DASHBOARD_QUERIES = 10
+DASHBOARD_QUERIES = 18  # health, epics, dependencies (counts, late, flagged), sync check, integration points
 
 
 def days_ago(days: float) -> datetime.datetime:
@@ -318,3 +318,51 @@ def test_dashboard_query_count_is_the_same_on_small_and_medium_demo(
         response = client.get("/")
     assert response.status_code == 200
     assert response.context["current_portfolio"] == demo.portfolio
+
+
+def test_dashboard_shows_late_dependencies_off_cadence_trains_and_upcoming_integration_points(
+    client_for, world, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    from cadence.models import Cadence, ProgramIncrement
+    from tests.factories import IntegrationPointFactory
+
+    today = timezone.localdate()
+    pi = world.pi
+    ProgramIncrement.objects.filter(pk=pi.pk).update(
+        start_date=today - datetime.timedelta(days=20),
+        end_date=today + datetime.timedelta(days=49),
+        planning_date=today - datetime.timedelta(days=20),
+        intake_cutoff=today - datetime.timedelta(days=30),
+    )
+    pi.refresh_from_db()
+    DependencyFactory(
+        portfolio=world.portfolio,
+        consumer=world.other_art,
+        provider=world.art,
+        needed_by_pi=pi,
+        needed_by_iteration=None,
+    )
+    ProgramIncrement.objects.filter(pk=pi.pk).update(end_date=today - datetime.timedelta(days=1))
+    offset = Cadence.objects.create(name="Lending cadence", start_date=pi.start_date + datetime.timedelta(days=3))
+    ProgramIncrement.objects.create(
+        cadence=offset,
+        number=1,
+        name="L1",
+        start_date=pi.start_date + datetime.timedelta(days=3),
+        end_date=pi.end_date + datetime.timedelta(days=3),
+        planning_date=pi.start_date + datetime.timedelta(days=3),
+        intake_cutoff=pi.start_date,
+    )
+    world.other_art.cadence = offset
+    world.other_art.save()
+    point = IntegrationPointFactory(
+        portfolio=world.portfolio, program_increment=pi, date=today + datetime.timedelta(days=5), name="Card + Lending"
+    )
+    response = client_for(world.user("viewer")).get("/")
+    assert response.context["dependencies"].late_total == 1
+    assert response.context["dependencies"].late_cross_value_stream == 1
+    assert [w.train for w in response.context["sync_warnings"]] == [world.other_art]
+    assert [p.pk for p in response.context["integration_points"]] == [point.pk]
+    assert b"Card + Lending" in response.content

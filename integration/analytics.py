@@ -32,7 +32,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import reduce
+from functools import cached_property, reduce
 from operator import or_
 
 import rules
@@ -197,11 +197,11 @@ class IdleTrain:
     def unlisted(self) -> int:
         return max(len(self.features) - IDLE_LISTED_PER_TRAIN, 0)
 
-    @property
+    @cached_property
     def feature_count(self) -> int:
         return len(self.features)
 
-    @property
+    @cached_property
     def feature_days(self) -> int:
         return sum(feature.idle_days for feature in self.features)
 
@@ -212,16 +212,16 @@ class IdleValueStream:
     trains: tuple[IdleTrain, ...]  # trains with idle work, most feature-days first
     last_integrated: datetime.date | None  # the latest passed full point of the value stream
 
-    @property
+    @cached_property
     def feature_count(self) -> int:
         return sum(train.feature_count for train in self.trains)
 
-    @property
+    @cached_property
     def feature_days(self) -> int:
         """The holding cost indicator: the idle days of its idle features, summed."""
         return sum(train.feature_days for train in self.trains)
 
-    @property
+    @cached_property
     def oldest_idle_days(self) -> int:
         return max((train.features[0].idle_days for train in self.trains), default=0)
 
@@ -235,27 +235,27 @@ class IdleWork:
     threshold_days: int
     value_streams: tuple[IdleValueStream, ...]
 
-    @property
+    @cached_property
     def feature_count(self) -> int:
         return sum(stream.feature_count for stream in self.value_streams)
 
-    @property
+    @cached_property
     def feature_days(self) -> int:
         return sum(stream.feature_days for stream in self.value_streams)
 
-    @property
+    @cached_property
     def train_count(self) -> int:
         return sum(len(stream.trains) for stream in self.value_streams)
 
-    @property
+    @cached_property
     def max_feature_days(self) -> int:
         return max((stream.feature_days for stream in self.value_streams), default=0)
 
-    @property
+    @cached_property
     def max_idle_days(self) -> int:
         return max((stream.oldest_idle_days for stream in self.value_streams), default=0)
 
-    @property
+    @cached_property
     def with_idle_work(self) -> tuple[IdleValueStream, ...]:
         return tuple(stream for stream in self.value_streams if stream.trains)
 

@@ -2,6 +2,8 @@
 results. Writes go through the services, which check who may act and that everything
 a point names belongs to its portfolio (400 naming the field otherwise)."""
 
+from functools import cached_property
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -126,16 +128,26 @@ class IntegrationPointSerializer(ModelSerializer):
         brief_fields = ("id", "name", "date", "depth", "outcome")
         create_only_fields = ("portfolio",)
 
+    # One nested serializer each, reused for every point of a list: a new one per point
+    # (DRF copies its fields each time) cost a fifth of a 100-point page's time.
+    @cached_property
+    def _check_summary(self):
+        return CheckSummarySerializer()
+
+    @cached_property
+    def _latest_result(self):
+        return LatestResultSerializer()
+
     @extend_schema_field(CheckSummarySerializer(allow_null=True))
     def get_latest_check(self, point):
         summary = getattr(point, "latest_check", None)
-        return CheckSummarySerializer(summary).data if summary is not None else None
+        return self._check_summary.to_representation(summary) if summary is not None else None
 
     @extend_schema_field(LatestResultSerializer(allow_null=True))
     def get_latest_result(self, point):
         if getattr(point, "latest_result_id", None) is None:
             return None
-        return LatestResultSerializer(point).data
+        return self._latest_result.to_representation(point)
 
 
 class FindingSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ that has started, an epic of the same portfolio, ...): a refusal answers 403 or 
 naming the field, a stale If-Match 412.
 """
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from integration.models import Release
@@ -382,6 +383,7 @@ class RoadmapLaneSerializer(serializers.Serializer):
         return [train.id for train in lane.roadmaps]
 
 
+@extend_schema_serializer(many=False)  # answered by a ``list`` action, but one object
 class RoadmapSerializer(serializers.Serializer):
     """The portfolio roadmap as the page lays it out: PIs as columns, a lane per value
     stream with its epics' spans (packed into rows), milestones."""

@@ -286,3 +286,12 @@ def test_the_roadmap_api_answers_404_for_a_portfolio_not_yours(rm, api_client_fo
     other = factories.PortfolioFactory()
     assert api_client_for(rm.user("viewer")).get("/api/v1/roadmap/", {"portfolio": other.pk}).status_code == 404
     assert api_client_for(rm.user("viewer")).get("/api/v1/roadmap/", {"portfolio": rm.portfolio.pk}).status_code == 200
+
+
+def test_the_schema_describes_the_roadmap_as_one_object(rm, client_for):
+    import yaml
+
+    client = client_for(rm.user("viewer"))
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    answer = schema["paths"]["/api/v1/roadmap/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/Roadmap"}

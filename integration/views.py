@@ -19,6 +19,7 @@ from portfolio.views import no_portfolio
 from valuestreams.forms import name_empty_choices
 
 from . import selectors, services
+from .analytics import portfolio_velocity
 from .api.filters import ALL, UPCOMING, IntegrationPointFilterSet
 from .forms import CriterionTickForm, IntegrationPointForm, ProposeForm, ResultForm
 from .models import AcceptanceCriterion, IntegrationPoint
@@ -86,6 +87,7 @@ def integration_point_list(request):
         "may_add": request.user.has_perm("integration.add_point", portfolio),
         "today": today,
         "ALL": ALL,
+        "velocity": portfolio_velocity(portfolio, today),
     }
     return render(request, "integration/point_list.html", context)
 

@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
 
 # How old a train's latest status may be before the pages mark it stale.
 STATUS_STALE_DAYS = env.int("STATUS_STALE_DAYS", default=7)
+# Done features not covered by a passed integration point for longer than this are idle work.
+INTEGRATION_IDLE_DAYS = env.int("INTEGRATION_IDLE_DAYS", default=14)
 
 LOGGING = {
     "version": 1,

@@ -40,6 +40,7 @@ def dashboard(request):
     if portfolio is None:
         return no_portfolio(request)
     # The dashboard shows several apps: it calls each one's selectors (views may look upward).
+    from integration.analytics import idle_work
     from integration.selectors import upcoming_integration_points
 
     today = timezone.localdate()
@@ -50,6 +51,7 @@ def dashboard(request):
         "current_pi": current_program_increment(portfolio),
         "sync_warnings": sync_warnings(portfolio, today),
         "integration_points": upcoming_integration_points(user=request.user, portfolio=portfolio, today=today),
+        "idle": idle_work(portfolio, today),
     }
     return render(request, "portfolio/dashboard.html", context)
 

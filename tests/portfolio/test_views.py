@@ -27,7 +27,7 @@ MEMBER_ROLES = ("viewer", "apmo", "portfolio_manager", "enterprise_architect", "
 DEMO_ROLES = ("apmo", "portfolio_manager", "enterprise_architect", "viewer", "rte", "other_rte", "ste", "automation")
 # Session, user, memberships, trains, their latest reports, epics per state, WIP limits,
 # dependencies per state and flag, flagged dependencies, current PI: whatever the size.
-DASHBOARD_QUERIES = 18  # health, epics, dependencies (counts, late, flagged), sync check, integration points
+DASHBOARD_QUERIES = 25  # health, epics, dependencies (counts, late, flagged), sync check, integration points, idle work
 
 
 def days_ago(days: float) -> datetime.datetime:

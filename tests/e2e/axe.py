@@ -20,9 +20,6 @@ RUN_OPTIONS = {
 }
 # (rule, the element's CSS selector as axe reports it): why it is known.
 KNOWN_VIOLATIONS = {
-    ("color-contrast", ".rm-today-head > span"): (
-        "roadmap: the 'Today' label (#d64545 on #e4f1f3) is 3.8:1, below 4.5:1 (static/css/roadmap.css --rm-today)"
-    ),
     ("color-contrast", ".severity-blocking"): (
         "integration: the 'Blocking' tag (white on #d64545) is 4.4:1, below 4.5:1 (static/css/integration.css)"
     ),

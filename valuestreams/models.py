@@ -236,6 +236,8 @@ class Capability(VersionedModel):
     class Meta:
         ordering = ["key"]
         verbose_name_plural = "capabilities"
+        # Lists are in key order, a page at a time: the index reads a page without sorting them all.
+        indexes = [models.Index(fields=["key", "id"])]
         constraints = [
             models.UniqueConstraint(fields=["train", "key"], name="%(app_label)s_%(class)s_unique_key"),
             models.CheckConstraint(condition=Q(state__in=WorkState.values), name="%(app_label)s_%(class)s_state_valid"),
@@ -278,6 +280,8 @@ class Feature(VersionedModel):
 
     class Meta:
         ordering = ["key"]
+        # Lists are in key order, a page at a time: the index reads a page without sorting them all.
+        indexes = [models.Index(fields=["key", "id"])]
         constraints = [
             models.UniqueConstraint(fields=["train", "key"], name="%(app_label)s_%(class)s_unique_key"),
             models.CheckConstraint(condition=Q(state__in=WorkState.values), name="%(app_label)s_%(class)s_state_valid"),

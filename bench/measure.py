@@ -1,6 +1,7 @@
 """The HTTP measurements: pages and API lists read again and again, and the two writes
 (a status update, a dependency step) each posted from the page a person would use."""
 
+import http.client
 import json
 import urllib.parse
 from dataclasses import dataclass
@@ -20,7 +21,11 @@ def read(client: Client, figure: Figure, repetition: Repetition) -> Figure:
     Every answer must be 200; the query count is the most any timed request ran."""
     last = None
     for attempt in range(repetition.warmup + repetition.requests):
-        response = client.get(figure.path)
+        try:
+            response = client.get(figure.path)
+        except (OSError, http.client.HTTPException) as failure:
+            figure.error = f"no answer: {failure}"
+            return figure
         if response.status != 200:
             figure.error = f"HTTP {response.status}" + (f" → {response.location()}" if response.location() else "")
             return figure

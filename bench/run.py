@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.parse
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -207,6 +208,8 @@ class Demo:
     dependency_id: int
     largest_epic_column: str
     point_ids: list[int]
+    release_id: int | None
+    value_stream_id: int
     api_token: str
     navigation: list[str]
 
@@ -217,7 +220,7 @@ class Demo:
         from rest_framework.authtoken.models import Token
 
         from cadence.models import ProgramIncrement
-        from integration.models import IntegrationPoint
+        from integration.models import IntegrationPoint, Release
         from portfolio.models import Epic, Portfolio
         from portfolio.navigation import navigation_for
         from valuestreams.models import OPEN_DEPENDENCY_STATES, Dependency, Train, TrainKind
@@ -250,6 +253,8 @@ class Demo:
             point_ids=list(
                 IntegrationPoint.objects.filter(portfolio=portfolio).order_by("date", "pk").values_list("pk", flat=True)
             ),
+            release_id=Release.objects.filter(portfolio=portfolio).order_by("pk").values_list("pk", flat=True).first(),
+            value_stream_id=in_portfolio.values_list("value_stream_id", flat=True).order_by("value_stream_id").first(),
             api_token=Token.objects.get(user__username="ci-pipeline").key,
             navigation=[link.url for link in navigation_for(user=apmo, path="/")],
         )
@@ -297,6 +302,7 @@ def page_figures(demo: Demo) -> list[Figure]:
         Figure("page", "Epic Kanban, the largest column in full", f"/epics/{demo.largest_epic_column}/", LIST_PAGE),
         Figure("page", "Cadence (PI calendar)", "/cadence/", LIST_PAGE),
         Figure("page", "Integration points (list)", "/integration/", LIST_PAGE),
+        Figure("page", "Releases (list)", "/integration/releases/", LIST_PAGE),
         Figure("page", "Solution roadmaps (list)", "/roadmap/trains/", LIST_PAGE),
     ]
     known = {urllib.parse.urlsplit(f.path).path for f in budgeted}
@@ -313,6 +319,16 @@ def page_figures(demo: Demo) -> list[Figure]:
         reported.append(Figure("page", "Solution roadmap", f"/roadmap/trains/{demo.solution_train_id}/"))
     if demo.point_ids:
         reported.append(Figure("page", "Integration point", f"/integration/{demo.point_ids[0]}/"))
+    reported += [
+        Figure("page", "Roadmap CSV export, all PIs", f"/roadmap/export.csv?pi_from={first}&pi_to={last}"),
+        Figure("page", "Idle work", "/integration/idle/"),
+        Figure("page", "Portfolio velocity", "/integration/velocity/"),
+        Figure(
+            "page", "Integration cadence economics of a value stream", f"/integration/economics/{demo.value_stream_id}/"
+        ),
+    ]
+    if demo.release_id:
+        reported.append(Figure("page", "Release", f"/integration/releases/{demo.release_id}/"))
     return budgeted + reported
 
 
@@ -339,32 +355,32 @@ def time_integration_checks(demo: Demo, *, sweeps: int) -> Figure:
     """One full run of the integration checks over every point of the portfolio, as the
     workers run it (``integration_points_sweep``: the dispatcher's batches, in-process).
     Each sweep is in its own check window, so each records a run for every point."""
+    from django.db.models import Max
     from django.utils import timezone
 
     figure = Figure("task", f"Integration checks, all {len(demo.point_ids)} points", budget_ms=INTEGRATION_SWEEP)
     try:
         from integration import services
-    except ImportError as missing:
-        figure.error = str(missing)
+        from integration.models import IntegrationCheckRun
+
+        minutes = services.check_window_minutes()
+        now = timezone.now()
+        # Past the last window an earlier run (--skip-seed) checked: every point is due again.
+        runs = IntegrationCheckRun.objects.filter(integration_point_id__in=demo.point_ids)
+        latest = runs.aggregate(last=Max("window_start"))["last"]
+        if latest is not None:
+            now = max(now, latest + datetime.timedelta(minutes=minutes))
+        for sweep in range(sweeps):
+            started = time.perf_counter()
+            done = services.integration_points_sweep(
+                now=now + datetime.timedelta(minutes=minutes * sweep), point_ids=demo.point_ids
+            )
+            figure.samples.append((time.perf_counter() - started) * 1000)
+            if done.checked != len(demo.point_ids):
+                figure.error = f"{done.checked} of {len(demo.point_ids)} points checked"
+    except Exception as failure:  # noqa: BLE001 (a task that fails is a finding to report)
+        figure.error = failed(failure)
         return figure
-    from django.db.models import Max
-
-    from integration.models import IntegrationCheckRun
-
-    minutes = services.check_window_minutes()
-    now = timezone.now()
-    # Past the last window any earlier run (--skip-seed) has checked: every point is due again.
-    latest = IntegrationCheckRun.objects.filter(integration_point_id__in=demo.point_ids).aggregate(Max("window_start"))
-    if latest["window_start__max"] is not None:
-        now = max(now, latest["window_start__max"] + datetime.timedelta(minutes=minutes))
-    for sweep in range(sweeps):
-        started = time.perf_counter()
-        done = services.integration_points_sweep(
-            now=now + datetime.timedelta(minutes=minutes * sweep), point_ids=demo.point_ids
-        )
-        figure.samples.append((time.perf_counter() - started) * 1000)
-        if done.checked != len(demo.point_ids):
-            figure.error = f"{done.checked} of {len(demo.point_ids)} points checked"
     figure.note = f"median of {sweeps}, {done.batches} batches of ids each"
     return figure
 
@@ -375,12 +391,23 @@ def time_intake(demo: Demo) -> Figure:
     from portfolio.tasks import apply_intake_cutoffs
 
     day = (demo.next_intake_cutoff or demo.today) + datetime.timedelta(days=1)
+    figure = Figure("task", "Intake task `apply_intake_cutoffs`")
     started = time.perf_counter()
-    deferred = apply_intake_cutoffs(day.isoformat())
-    ms = (time.perf_counter() - started) * 1000
-    return Figure(
-        "task", "Intake task `apply_intake_cutoffs`", samples=[ms], note=f"{deferred} epics deferred on {day}"
-    )
+    try:
+        deferred = apply_intake_cutoffs(day.isoformat())
+    except Exception as failure:  # noqa: BLE001 (a task that fails is a finding to report)
+        figure.error = failed(failure)
+        return figure
+    figure.samples.append((time.perf_counter() - started) * 1000)
+    figure.note = f"{deferred} epics deferred on {day}"
+    return figure
+
+
+def failed(failure: Exception) -> str:
+    """The failure in one line for the table; its traceback on the console."""
+    traceback.print_exception(failure)
+    first_line = str(failure).splitlines()[0] if str(failure) else ""
+    return f"{type(failure).__name__}: {first_line}"
 
 
 def selected(figure: Figure, only: str | None) -> bool:

@@ -89,7 +89,10 @@ def _row(figure: Figure) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
-def markdown(*, settings: dict[str, str], machine_info: dict[str, str], figures: list[Figure], notes: list[str]) -> str:
+def markdown(
+    *, settings: dict[str, str], machine_info: dict[str, str], figures: list[Figure], notes: list[str], load: float
+) -> str:
+    """The report; ``load`` is the 1-minute load average before the requests."""
     over = [f for f in figures if f.within_budget is False]
     lines = [
         "# Tributary benchmark",
@@ -97,6 +100,16 @@ def markdown(*, settings: dict[str, str], machine_info: dict[str, str], figures:
         "Written by `make bench` (`bench/run.py`): read how it measures in `bench/__init__.py`.",
         f"{'All figures are within their budgets.' if not over else f'{len(over)} figure(s) over budget or failing.'}",
         "",
+    ]
+    cpus = len(os.sched_getaffinity(0))
+    if load > 0.75 * cpus:  # the seed just before adds up to about one
+        lines += [
+            f"**The machine was busy** (load average {load:.1f} on {cpus} CPUs before the requests): other work "
+            "competed for the CPUs, so the wall times are inflated. The SQL ms and worker CPU ms columns show what "
+            "each request itself cost.",
+            "",
+        ]
+    lines += [
         "## Run",
         "",
         "| | |",

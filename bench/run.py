@@ -484,7 +484,7 @@ def main(argv=None) -> int:
         demo = Demo.load(args.today)
         ms = analyze()
         notes.append(f"`VACUUM ANALYZE` (SQLite: `ANALYZE`) after the seed, as autovacuum would: {ms:.0f} ms.")
-        machine_info = report.machine()
+        machine_info, load_before = report.machine(), os.getloadavg()[0]
 
         tasks = not args.only or args.only.lower() in "tasks integration checks intake"
         if tasks:
@@ -545,7 +545,9 @@ def main(argv=None) -> int:
         "database URL": urllib.parse.urlsplit(url)._replace(netloc=urllib.parse.urlsplit(url).hostname or "").geturl(),
         "budgets": "enforced" if not args.no_enforce else "reported, not enforced (smoke run)",
     }
-    text = report.markdown(settings=settings_info, machine_info=machine_info, figures=figures, notes=notes)
+    text = report.markdown(
+        settings=settings_info, machine_info=machine_info, figures=figures, notes=notes, load=load_before
+    )
     args.output.write_text(text)
     over = [f for f in figures if f.within_budget is False]
     say(f"\nWrote {args.output}")

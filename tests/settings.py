@@ -23,5 +23,6 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 # The tests run without collectstatic: whitenoise looks files up when asked instead of
 # warning on every test client that STATIC_ROOT does not exist.
 WHITENOISE_AUTOREFRESH = True
-# Parallel test processes share one Redis: each sends to and consumes its own queue.
-CELERY_TASK_DEFAULT_QUEUE = f"tributary-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+# Parallel test processes share one Redis, and so may two CI runs on one machine: each
+# process sends to and consumes its own queue.
+CELERY_TASK_DEFAULT_QUEUE = f"tributary-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"

@@ -99,7 +99,6 @@ def _demo_portfolios(django_db_setup, django_db_blocker):
 def demo(request, _demo_portfolios, db):
     """The small, then the medium demo portfolio (its ``users`` map role names to users)."""
     from portfolio.demo import build_demo
-
     from portfolio.models import Portfolio
 
     seeded = _demo_portfolios[request.param]

@@ -274,9 +274,13 @@ def dependency_summary(*, user, portfolio, examples: int = 8, today=None) -> Dep
 def cadence_ids_of(portfolio) -> set[int]:
     """Every cadence in use in the portfolio: its own, and any its value streams or trains follow."""
     ids = {portfolio.cadence_id} if portfolio.cadence_id else set()
-    ids |= set(ValueStream.objects.filter(portfolio=portfolio, cadence__isnull=False).values_list("cadence_id", flat=True))
     ids |= set(
-        Train.objects.filter(value_stream__portfolio=portfolio, cadence__isnull=False).values_list("cadence_id", flat=True)
+        ValueStream.objects.filter(portfolio=portfolio, cadence__isnull=False).values_list("cadence_id", flat=True)
+    )
+    ids |= set(
+        Train.objects.filter(value_stream__portfolio=portfolio, cadence__isnull=False).values_list(
+            "cadence_id", flat=True
+        )
     )
     return ids
 

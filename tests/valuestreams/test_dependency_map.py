@@ -37,7 +37,9 @@ def test_one_edge_per_provider_consumer_pair_with_count_and_worst_colour(world):
         committed_iteration=iterations[3],
     )  # red
     depend(world, world.other_art, world.art)  # grey
-    result = build_dependency_map(Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY)
+    result = build_dependency_map(
+        Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY
+    )
     [edge] = result.edges
     assert (edge.provider, edge.consumer, edge.count, edge.colour) == (world.art.pk, world.other_art.pk, 3, "red")
     assert edge.cross_value_stream
@@ -49,7 +51,9 @@ def test_loops_are_reported_as_strongly_connected_components_with_an_example(wor
     depend(world, world.other_art, world.art)
     depend(world, third, world.other_art)
     depend(world, world.art, third)
-    result = build_dependency_map(Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY)
+    result = build_dependency_map(
+        Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY
+    )
     [cycle] = result.cycles
     assert sorted(cycle.members) == sorted(["Card Issuing ART", "Loan Origination ART", "Collections ART"])
     assert cycle.example[0] == cycle.example[-1] and len(cycle.example) == 4
@@ -63,7 +67,10 @@ def test_value_stream_view_aggregates_edges_between_value_streams(world):
     depend(world, third, world.art)
     depend(world, third, world.other_art)  # inside one value stream: not drawn
     result = build_dependency_map(
-        Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY, mode="value_streams"
+        Dependency.objects.filter(portfolio=world.portfolio),
+        portfolio=world.portfolio,
+        today=TODAY,
+        mode="value_streams",
     )
     [edge] = result.edges
     assert (edge.provider, edge.consumer, edge.count) == (world.value_stream.pk, world.other_value_stream.pk, 2)
@@ -76,21 +83,25 @@ def test_nodes_do_not_overlap(world):
         for j in range(5):
             train = TrainFactory(value_stream=vs)
             depend(world, train, world.art if (i + j) % 2 else world.other_art)
-    result = build_dependency_map(Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY)
+    result = build_dependency_map(
+        Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY
+    )
     boxes = [(n.x, n.y, n.x + n.w, n.y + n.h) for n in result.nodes]
     for a in range(len(boxes)):
         for b in range(a + 1, len(boxes)):
             ax1, ay1, ax2, ay2 = boxes[a]
             bx1, by1, bx2, by2 = boxes[b]
             assert ax2 <= bx1 or bx2 <= ax1 or ay2 <= by1 or by2 <= ay1, (result.nodes[a], result.nodes[b])
-    assert all(0 <= n.x and n.x + n.w <= result.width and n.y + n.h <= result.height for n in result.nodes)
+    assert all(n.x >= 0 and n.x + n.w <= result.width and n.y + n.h <= result.height for n in result.nodes)
 
 
 def test_hubs_are_trains_with_many_partners(world):
     vs = ValueStreamFactory(portfolio=world.portfolio)
     for _ in range(8):
         depend(world, TrainFactory(value_stream=vs), world.art)
-    result = build_dependency_map(Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY)
+    result = build_dependency_map(
+        Dependency.objects.filter(portfolio=world.portfolio), portfolio=world.portfolio, today=TODAY
+    )
     assert [n.id for n in result.hubs] == [world.art.pk]
 
 

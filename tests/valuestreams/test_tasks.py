@@ -1,6 +1,7 @@
 """Dependency notifications: a real Celery task, dispatched after commit, never
 holding a request when the broker is down."""
 
+import contextlib
 import socket
 import time
 
@@ -110,10 +111,8 @@ def test_a_real_worker_sends_the_notification(world):
             event = dependency.events.get()
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
-                try:
+                with contextlib.suppress(OperationalError):  # SQLite: the worker thread holds the table a moment
                     event.refresh_from_db()
-                except OperationalError:  # SQLite: the worker thread holds the table for a moment
-                    pass
                 if event.notified_at:
                     break
                 time.sleep(0.2)

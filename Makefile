@@ -29,7 +29,7 @@ CELERY_BEAT_SCHEDULER := django_celery_beat.schedulers:DatabaseScheduler
 help:
 	@echo "make run      install, migrate, load the demo portfolio if the database is empty,"
 	@echo "              then serve http://127.0.0.1:$(PORT)/ with a Celery worker and beat"
-	@echo "make test     the whole test suite on the embedded default (SQLite, no broker)"
+	@echo "make test     the whole test suite on the embedded default (SQLite, in-memory broker)"
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make migrate  apply the database migrations"
 	@echo "make seed     load the demo portfolio (SIZE=small|medium|large SEED=N TODAY=YYYY-MM-DD)"

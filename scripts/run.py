@@ -25,7 +25,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 COLOURS = ("36", "33", "35", "32", "34", "31")  # cyan, yellow, magenta, green, blue, red
 PR_SET_PDEATHSIG = 1
@@ -40,7 +40,7 @@ class Process:
     buffer: bytes = b""
     returncode: int | None = None
     open_output: bool = True
-    killed: bool = field(default=False)
+    killed: bool = False
 
 
 class Runner:

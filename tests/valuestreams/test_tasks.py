@@ -62,26 +62,35 @@ def test_the_task_run_twice_sends_one_email(world):
     assert len(mail.outbox) == 1
 
 
-@pytest.fixture
-def hanging_broker(monkeypatch):
-    """A TCP port that accepts connections and never answers, like a hung Redis."""
+@contextlib.contextmanager
+def broker_at(monkeypatch, url):
+    """Celery sending to ``url`` (not eagerly) with short timeouts, as in production."""
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery prefers it to its configuration
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    port = server.getsockname()[1]
     saved = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "broker_transport_options")}
     app.conf.update(
         task_always_eager=False,
-        broker_url=f"redis://127.0.0.1:{port}/0",
+        broker_url=url,
         broker_transport_options={"socket_timeout": 1.0, "socket_connect_timeout": 1.0, "max_retries": 0},
     )
     app._pool = None
     app.amqp._producer_pool = None
-    yield
-    app.conf.update(saved)
-    app._pool = None
-    app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        app._pool = None
+        app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def hanging_broker(monkeypatch):
+    """A TCP port that accepts connections and never answers, like a hung Redis."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    port = server.getsockname()[1]
+    with broker_at(monkeypatch, f"redis://127.0.0.1:{port}/0"):
+        yield
     server.close()
 
 
@@ -94,6 +103,32 @@ def test_a_hanging_broker_never_holds_a_write(world, hanging_broker, django_capt
     assert dependency.pk and DependencyEvent.objects.filter(dependency=dependency).exists()
     assert elapsed < 5, f"raising a dependency waited {elapsed:.1f}s on the broker"
     assert "Could not queue valuestreams.notify_dependency_event" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_misconfigured_broker_never_turns_a_saved_change_into_an_error_page(
+    world, client_for, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    """The task is queued after the commit: whatever goes wrong then (here, a broker URL
+    naming a transport that does not exist), the dependency is raised and the RTE sees
+    it, and the fault is logged as an error for whoever runs the site."""
+    client = client_for(world.user("other_rte"))
+    data = {
+        "consumer": world.other_art.pk,
+        "provider": world.art.pk,
+        "title": "Card tokenisation API",
+        "needed_by_pi": world.pi.pk,
+        "needed_by_iteration": world.pi.iterations.order_by("number")[2].pk,
+    }
+    with broker_at(monkeypatch, "nosuch://127.0.0.1/0"), django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/dependencies/new/", data)
+    dependency = DependencyEvent.objects.get(action="raise").dependency
+    assert response.status_code == 302
+    assert response["Location"] == f"/dependencies/{dependency.pk}/"
+    assert dependency.title == "Card tokenisation API"
+    [record] = [r for r in caplog.records if r.name == "portfolio.core.tasks"]
+    assert record.levelname == "ERROR"
+    assert "Could not queue valuestreams.notify_dependency_event" in record.getMessage()
 
 
 @pytest.mark.realworker

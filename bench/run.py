@@ -155,6 +155,27 @@ def empty_bench_redis(url: str) -> None:
         redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).flushdb()
 
 
+def tasks_queued(url: str) -> int | None:
+    """How many tasks wait in the default queue of a Redis broker (None: not Redis)."""
+    if not url.startswith("redis"):
+        return None
+    import redis
+
+    from portfolio.celery import app
+
+    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).llen(app.conf.task_default_queue)
+
+
+def check_tasks_reached(broker_url: str, writes: list[Figure]) -> None:
+    """The dependency steps each queue an email: with the broker up, those tasks must be
+    on it. (Queuing never fails a request, the change being committed by then, so a
+    broker the site cannot use shows only here and in the server's log.)"""
+    steps = [f for f in writes if f.label.startswith("Dependency step") and not f.error and f.samples]
+    if steps and tasks_queued(broker_url) == 0:
+        for figure in steps:
+            figure.error = "no task reached the broker (the server's log says why)"
+
+
 def collect_static(env: dict, *, log: Path) -> None:
     """collectstatic for DEBUG off (hashed names, a manifest, compressed copies): about
     half a minute on two cores, so skipped when the sources are those collected last time."""
@@ -520,6 +541,8 @@ def main(argv=None) -> int:
                         figures += measure_reads(port, demo, pages, repetition, only=args.only)
                     for figure in mode_writes:
                         figures.append(measure_write(port, demo, figure, repetition))
+                        if mode == "up":
+                            check_tasks_reached(broker_mode_url, [figure])
                         show(figures[-1])
         empty_bench_redis(broker_url)
         if tasks:

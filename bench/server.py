@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from pathlib import Path
 from bench.client import BenchError, Client
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+GUNICORN = Path(sys.executable).parent / "gunicorn"  # of the virtualenv running the benchmark
 HOST = "127.0.0.1"
 
 

@@ -94,6 +94,10 @@ class IntegrationCheckRun(models.Model):
     ran_at = models.DateTimeField()
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     findings = models.JSONField(default=list, blank=True)
+    # Counted from ``findings`` when the run is recorded (a run never changes), so that a
+    # list of points says "4 findings, 1 blocking" without reading every run's findings.
+    finding_count = models.PositiveIntegerField(default=0, editable=False)
+    blocking_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-window_start"]
@@ -103,12 +107,31 @@ class IntegrationCheckRun(models.Model):
                 fields=["integration_point", "window_start"], name="%(app_label)s_%(class)s_one_per_window"
             ),
             models.CheckConstraint(
+                condition=Q(blocking_count__lte=models.F("finding_count")),
+                name="%(app_label)s_%(class)s_blocking_among_findings",
+            ),
+            models.CheckConstraint(
                 condition=Q(outcome__in=Outcome.values), name="%(app_label)s_%(class)s_outcome_valid"
             ),
         ]
 
     def __str__(self):
         return f"{self.integration_point} · {self.window_start:%Y-%m-%d %H:%M} · {self.get_outcome_display()}"
+
+    def save(self, *args, **kwargs):
+        self.count_findings()
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def recording(cls, *, findings: list[dict], **fields) -> "IntegrationCheckRun":
+        """A run to be saved (or bulk-created) with its findings counted."""
+        run = cls(findings=findings, **fields)
+        run.count_findings()
+        return run
+
+    def count_findings(self) -> None:
+        self.finding_count = len(self.findings)
+        self.blocking_count = sum(1 for finding in self.findings if finding.get("severity") == "blocking")
 
 
 class ResultVerdict(models.TextChoices):

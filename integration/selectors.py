@@ -56,9 +56,16 @@ def with_latest_result(points: QuerySet[IntegrationPoint]) -> QuerySet[Integrati
 
 
 def with_latest_check(points: QuerySet[IntegrationPoint]) -> QuerySet[IntegrationPoint]:
-    """Annotate each point with the id of its latest check run (a subquery)."""
+    """Annotate each point with its latest check run's id, time, outcome and counts of
+    findings (subqueries on the run's unique index; see ``attach_latest_checks``)."""
     latest = IntegrationCheckRun.objects.filter(integration_point=OuterRef("pk")).order_by("-window_start")
-    return points.annotate(latest_check_id=Subquery(latest.values("pk")[:1]))
+    return points.annotate(
+        latest_check_id=Subquery(latest.values("pk")[:1]),
+        latest_check_ran_at=Subquery(latest.values("ran_at")[:1]),
+        latest_check_outcome=Subquery(latest.values("outcome")[:1]),
+        latest_check_findings=Subquery(latest.values("finding_count")[:1]),
+        latest_check_blocking=Subquery(latest.values("blocking_count")[:1]),
+    )
 
 
 # --- The scheduled checks --------------------------------------------------------------
@@ -111,7 +118,9 @@ def integration_point_list(*, user, portfolio=None) -> QuerySet[IntegrationPoint
     return (
         with_latest_check(with_latest_result(points))
         .select_related("program_increment", "solution_train")
-        .prefetch_related(Prefetch("value_streams", queryset=ValueStream.objects.order_by("name")))
+        .prefetch_related(
+            Prefetch("value_streams", queryset=ValueStream.objects.only("pk", "key", "name").order_by("name"))
+        )
         .order_by("date", "name")
     )
 
@@ -133,20 +142,17 @@ class CheckSummary:
 
 def attach_latest_checks(points: list[IntegrationPoint]) -> list[IntegrationPoint]:
     """Set ``latest_check`` (a CheckSummary or None) on points annotated by
-    ``with_latest_check``: one query for the whole page."""
-    ids = [point.latest_check_id for point in points if point.latest_check_id]
-    runs = IntegrationCheckRun.objects.only("pk", "ran_at", "outcome", "findings").in_bulk(ids) if ids else {}
+    ``with_latest_check``, without a query."""
     for point in points:
-        run = runs.get(point.latest_check_id)
         point.latest_check = (
             None
-            if run is None
+            if point.latest_check_id is None
             else CheckSummary(
-                run_id=run.pk,
-                ran_at=run.ran_at,
-                outcome=run.outcome,
-                findings=len(run.findings),
-                blocking=sum(1 for finding in run.findings if finding.get("severity") == "blocking"),
+                run_id=point.latest_check_id,
+                ran_at=point.latest_check_ran_at,
+                outcome=point.latest_check_outcome,
+                findings=point.latest_check_findings,
+                blocking=point.latest_check_blocking,
             )
         )
     return points
@@ -354,7 +360,7 @@ def upcoming_integration_points(
     """The portfolio's next points (today to ``days_ahead`` days ahead, soonest first, at
     most ``limit``), each with ``outcome`` and ``last_checked_at`` as stored by the latest
     check, ``latest_check`` (a CheckSummary: findings counted) and ``value_streams``
-    prefetched. Three queries."""
+    prefetched. Two queries."""
     today = today or timezone.localdate()
     points = list(
         integration_point_list(user=user, portfolio=portfolio).filter(

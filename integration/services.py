@@ -482,7 +482,7 @@ def integration_points_check(
                     if pk in locked  # deleted meanwhile: nothing to record
                 }
                 runs = IntegrationCheckRun.objects.bulk_create(
-                    IntegrationCheckRun(
+                    IntegrationCheckRun.recording(
                         integration_point_id=pk,
                         window_start=window_start,
                         ran_at=now,

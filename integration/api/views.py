@@ -18,7 +18,8 @@ from rest_framework.response import Response
 from portfolio.api.mixins import VersionedMixin, reread
 from portfolio.api.permissions import RulesPermission
 from portfolio.core.concurrency import StaleVersion
-from valuestreams.models import Dependency, Feature, Train
+from portfolio.core.links import attach_link_ids, attach_linked
+from valuestreams.models import Train
 
 from .. import selectors, services
 from ..models import AcceptanceCriterion
@@ -64,23 +65,36 @@ class IntegrationPointViewSet(
         return (
             selectors.integration_point_list(user=self.request.user)
             .select_related("portfolio", "program_increment", "solution_train")
+            .prefetch_related(None)  # the links are read by _complete, page by page
             .prefetch_related(
-                Prefetch("trains", queryset=Train.objects.select_related("solution_train").order_by("name")),
-                Prefetch("criteria", queryset=AcceptanceCriterion.objects.order_by("position", "pk")),
-                Prefetch("dependencies", queryset=Dependency.objects.only("pk").order_by("pk")),
-                Prefetch("features", queryset=Feature.objects.only("pk").order_by("pk")),
+                Prefetch(
+                    "criteria",
+                    queryset=AcceptanceCriterion.objects.only(
+                        "pk", "integration_point", "text", "met", "position"
+                    ).order_by("position", "pk"),
+                )
             )
         )
 
+    @staticmethod
+    def _complete(points):
+        """The latest check run, the linked value streams and trains (in brief) and the ids
+        of the required dependencies and features: one query per link for the whole page,
+        however many each point has."""
+        points = selectors.attach_latest_checks(list(points))
+        attach_linked(points, "value_streams", fields=("key", "name"), order_by="name")
+        attach_linked(points, "trains", fields=("key", "name", "kind"), order_by="name")
+        return attach_link_ids(points, "dependencies", "features")
+
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        return selectors.attach_latest_checks(list(page)) if page is not None else None
+        return self._complete(page) if page is not None else None
 
     def get_object(self):
-        return selectors.attach_latest_checks([super().get_object()])[0]
+        return self._complete([super().get_object()])[0]
 
     def _reread(self, point):
-        return selectors.attach_latest_checks([reread(self, point)])[0]
+        return self._complete([reread(self, point)])[0]
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

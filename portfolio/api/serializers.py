@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS, ManyRelatedField
 from rest_framework.utils import model_meta
 
 from cadence.models import ProgramIncrement
@@ -27,6 +28,16 @@ from portfolio.selectors import portfolios_visible_to
 from . import schema  # noqa: F401  (registers the schema extensions of brief forms)
 
 User = get_user_model()
+
+
+class LinkedField(ManyRelatedField):
+    """A many-to-many field. Where a list view has read the links of its whole page at
+    once (``portfolio.core.links``), they are on the instance as ``<source>_listed``
+    and are answered from there; otherwise from the related manager."""
+
+    def get_attribute(self, instance):
+        listed = getattr(instance, f"{self.source}_listed", None)
+        return super().get_attribute(instance) if listed is None else listed
 
 
 class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
@@ -44,6 +55,11 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
     def __init__(self, *, visible_to=None, **kwargs):
         self.visible_to = visible_to
         super().__init__(**kwargs)
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS}
+        return LinkedField(child_relation=cls(*args, **kwargs), **list_kwargs)
 
     @property
     def _model_name(self) -> str:
@@ -92,11 +108,18 @@ class BriefRelatedField(VisibleRelatedField):
         return False
 
     def to_representation(self, value):
-        # One brief serializer per field and request, reused for every row of a list.
+        # One brief serializer per field and answer, reused for every row of a list, and
+        # one brief form per related object: a list of 100 points in one PI renders the
+        # PI's brief form once, not 100 times. (The field lives as long as the
+        # serializer, that is one answer; a copy is handed out, so nothing shares it.)
         brief = getattr(self, "_brief_instance", None)
         if brief is None:
             brief = self._brief_instance = self.brief_serializer()
-        return brief.to_representation(value)
+            self._briefs = {}
+        form = self._briefs.get(value.pk)
+        if form is None:
+            form = self._briefs[value.pk] = brief.to_representation(value)
+        return dict(form)
 
     def get_choices(self, cutoff=None):
         # The browsable API's select boxes key their options by id, not by the brief dict.

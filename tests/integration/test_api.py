@@ -285,3 +285,45 @@ def test_a_point_its_runs_and_its_results_cost_a_fixed_number_of_queries(
         assert api.get(url(point, "check-runs/")).status_code == 200
     with django_assert_max_num_queries(6):
         assert api.get(results_url(point)).status_code == 200
+
+
+# --- Lists read their links page by page ---------------------------------------------------
+
+
+def test_a_list_row_says_what_the_point_itself_says(demo, api_client_for):
+    """The list reads the value streams, trains, dependencies and features of a whole page
+    from the link tables at once; each row must still say what the serializer says of
+    the point read through its related managers: trains and value streams by name, the
+    ids in ascending order."""
+    from integration.api.serializers import IntegrationPointSerializer
+    from integration.selectors import attach_latest_checks, integration_point_list
+
+    def by_name(briefs):
+        return sorted(briefs, key=lambda brief: (brief["name"], brief["id"]))
+
+    _checked(demo)
+    viewer = fresh(demo.users["viewer"])
+    rows = api_client_for(viewer).get(LIST, {"portfolio": demo.portfolio.pk, "page_size": 100}).json()["results"]
+    request = type("Request", (), {"user": viewer})()
+    alone = attach_latest_checks(list(integration_point_list(user=viewer, portfolio=demo.portfolio)))
+    expected = IntegrationPointSerializer(alone, many=True, context={"request": request}).data
+    assert any(row["trains"] and row["dependencies"] and row["features"] for row in rows)
+    for row, want in zip(rows, expected, strict=True):
+        want = {
+            **want,
+            "trains": by_name(want["trains"]),
+            "value_streams": by_name(want["value_streams"]),
+            "dependencies": sorted(want["dependencies"]),
+            "features": sorted(want["features"]),
+        }
+        assert {k: v for k, v in row.items() if v != want[k]} == {}, row["name"]
+
+
+def test_check_runs_count_their_findings_when_recorded(point):
+    from integration.models import IntegrationCheckRun
+
+    services.integration_points_check(point_ids=[point.pk], window_start=WINDOW, now=NOW)
+    run = IntegrationCheckRun.objects.get(integration_point=point)
+    blocking = [finding for finding in run.findings if finding["severity"] == "blocking"]
+    assert (run.finding_count, run.blocking_count) == (len(run.findings), len(blocking))
+    assert run.blocking_count >= 1

@@ -7,6 +7,7 @@ from django.db import models
 
 from cadence.admin import VersionedAdmin
 
+from . import releases
 from .models import (
     AcceptanceCriterion,
     IntegrationCheckRun,
@@ -142,6 +143,11 @@ class ReleaseAdmin(VersionedAdmin):
     ordering = ("date", "name")
     date_hierarchy = "date"
     autocomplete_fields = ("portfolio", "value_streams", "integration_points")
+
+    def save_model(self, request, obj, form, change):
+        # The release's milestone on the portfolio roadmap follows it, as from its own pages.
+        super().save_model(request, obj, form, change)
+        releases.sync_milestone(obj)
 
 
 @admin.register(IntegrationEconomics)

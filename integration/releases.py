@@ -327,7 +327,7 @@ def _refuse(actor, release: Release, stream_ids: set[int]) -> None:
         raise PermissionDenied(f"Only {WHO_MAY} may manage this release.")
 
 
-def _sync_milestone(release: Release) -> None:
+def sync_milestone(release: Release) -> None:
     """Keep the release's milestone on the portfolio roadmap in step with it."""
     milestone_model = apps.get_model("roadmap", "Milestone")
     cadence_id = release.portfolio.cadence_id
@@ -377,7 +377,7 @@ def release_create(
             release.save()
             release.value_streams.set(value_streams)
             release.integration_points.set(integration_points)
-            _sync_milestone(release)
+            sync_milestone(release)
     except IntegrityError:
         raise ValidationError(
             {"name": [f'A release named "{name}" was created meanwhile: choose another name.']}
@@ -413,7 +413,7 @@ def release_update(*, actor, release: Release, expected_version: int | None, **c
             saved.value_streams.set(streams)
             saved.integration_points.set(points)
             saved.portfolio = current.portfolio
-            _sync_milestone(saved)
+            sync_milestone(saved)
     except IntegrityError:
         raise ValidationError({"name": ["That name was taken meanwhile: choose another."]}) from None
     return saved

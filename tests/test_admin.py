@@ -280,3 +280,24 @@ def test_changelist_queries_do_not_grow_with_rows(admin_client, django_assert_ma
 
     assert response.status_code == 200
     assert response.context["cl"].result_count == model.objects.count()
+
+
+def test_a_release_edited_in_the_admin_moves_its_roadmap_milestone_with_it(admin_client, world):
+    from integration import releases
+
+    release = releases.release_create(
+        actor=world.user("apmo"),
+        portfolio=world.portfolio,
+        name="Cards 2.0",
+        date=world.pi.start_date,
+        value_streams=[world.value_stream],
+    )
+    data = post_data(admin_client.get(admin_url(release, "change", release.pk)))
+    data["name"] = "Cards 2.1"
+    data["date"] = str(world.pi.end_date)
+
+    response = admin_client.post(admin_url(release, "change", release.pk), data)
+
+    assert response.status_code == 302
+    [milestone] = release.milestones.all()
+    assert (milestone.name, milestone.date) == ("Cards 2.1 go-live", world.pi.end_date)

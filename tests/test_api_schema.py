@@ -32,8 +32,11 @@ def test_the_schema_answers_a_logged_in_user(world, client_for):
     patch = paths["/api/v1/trains/{id}/"]["patch"]
     assert "If-Match" in [p["name"] for p in patch["parameters"]]
     assert "Without `If-Match` the write is accepted" in patch["description"]
-    assert set(patch["responses"]) == {"200", "412"}
+    assert set(patch["responses"]) == {"200", "400", "401", "403", "404", "412"}
     assert "ETag" in patch["responses"]["200"]["headers"]
+    error = patch["responses"]["403"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/Error"}
+    assert set(paths["/api/v1/teams/"]["get"]["responses"]) == {"200", "400", "401", "403", "404"}
 
 
 def test_the_docs_page_answers_a_logged_in_user_with_local_assets(world, client_for):

@@ -1,5 +1,9 @@
 """How the OpenAPI document describes Tributary's API conventions.
 
+- ``ApiAutoSchema`` (every view): the error answers every operation may give, so that a
+  client (and the contract tests) can rely on each status code being documented: 400
+  with the fields named, 401 without a valid token, 403 when the role does not allow
+  it, 404 for what does not exist or is not yours to see.
 - ``VersionedAutoSchema``: single-object answers carry an ``ETag``; PUT, PATCH and
   DELETE take an optional ``If-Match`` and may answer 412 with the current state.
 - Brief forms: a serializer used with ``nested=True`` is its own component
@@ -11,7 +15,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerial
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_basic_type, build_choice_field
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 CONCURRENCY_NOTE = (
@@ -52,7 +56,39 @@ def stale_version_serializer(serializer) -> type:
     return _stale_version_serializers[serializer_class]
 
 
-class VersionedAutoSchema(AutoSchema):
+ERROR = inline_serializer(name="Error", fields={"detail": serializers.CharField(help_text="What went wrong.")})
+FIELD_ERRORS = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="The request is not valid: each field named with its messages (`non_field_errors` for "
+    'the request as a whole), e.g. `{"date": ["Enter a valid date."]}`; or `detail` for a body that '
+    "cannot be read.",
+)
+ERRORS = {
+    "400": FIELD_ERRORS,
+    "401": OpenApiResponse(response=ERROR, description="No valid API token or session."),
+    "403": OpenApiResponse(response=ERROR, description="Your role does not allow this; `detail` says who may."),
+    "404": OpenApiResponse(
+        response=ERROR,
+        description="Not found: it does not exist, it is not in a portfolio you are a member "
+        "of, or the page number is past the last page.",
+    ),
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    """AutoSchema with the error answers of every operation (see the module docstring)."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code, response in ERRORS.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses
+
+
+class VersionedAutoSchema(ApiAutoSchema):
     """AutoSchema for VersionedMixin views: If-Match, ETag and the 412 answer."""
 
     WRITES = ("PUT", "PATCH", "DELETE")

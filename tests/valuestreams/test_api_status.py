@@ -346,7 +346,7 @@ def test_posting_a_status_costs_a_fixed_number_of_queries(demo, api_client_for, 
 def test_the_schema_documents_the_based_on_scheme_and_the_409(world, client_for):
     paths = client_for(world.user("viewer")).get("/api/schema/", {"format": "json"}).json()["paths"]
     post = paths["/api/v1/trains/{train_id}/status-reports/"]["post"]
-    assert set(post["responses"]) == {"201", "409"}
+    assert set(post["responses"]) == {"201", "400", "401", "403", "404", "409"}
     assert "`based_on`" in post["description"]
     assert {"/api/v1/status-reports/", "/api/v1/dependencies/{id}/{transition}/", "/api/v1/dependency-map/"} <= set(
         paths

@@ -49,7 +49,7 @@ from valuestreams.models import Feature, Train, ValueStream, WorkState
 from . import economics
 from .analytics_charts import UCurveChart, VelocityChart, u_curve_chart, velocity_chart
 from .models import Depth, IntegrationEconomics, IntegrationPoint, Outcome, ResultVerdict
-from .selectors import with_latest_result
+from .selectors import value_streams_by_point, with_latest_result
 
 DEFAULT_IDLE_DAYS = 14
 CHANGE_ECONOMICS = "integration.change_economics"
@@ -424,15 +424,7 @@ def portfolio_velocity(portfolio, today: datetime.date) -> Velocity:
         return at if at >= 0 and day <= pis[at].end_date else None
 
     columns = {pk: column_of(facts.date) for pk, facts in points.items()}
-    streams_of = defaultdict(set)
-    for point_id, stream_id in IntegrationPoint.value_streams.through.objects.filter(
-        integrationpoint__portfolio=portfolio
-    ).values_list("integrationpoint_id", "valuestream_id"):
-        streams_of[point_id].add(stream_id)
-    for point_id, stream_id in IntegrationPoint.trains.through.objects.filter(
-        integrationpoint__portfolio=portfolio
-    ).values_list("integrationpoint_id", "train__value_stream_id"):
-        streams_of[point_id].add(stream_id)
+    streams_of = value_streams_by_point(integrationpoint__portfolio=portfolio)
     value_streams = list(ValueStream.objects.filter(portfolio=portfolio).order_by("name"))
 
     width = len(pis)

@@ -40,7 +40,7 @@ from valuestreams.models import TrainKind, ValueStream
 from .analytics import effective_outcome
 from .models import IntegrationPoint, Outcome, Release
 from .permissions import engineers_a_solution_train_in
-from .selectors import with_latest_result
+from .selectors import value_streams_by_point, with_latest_result
 
 MANAGE_RELEASE = "integration.manage_release"  # checked against a release
 ADD_RELEASE = "integration.add_release"  # checked against a portfolio
@@ -273,18 +273,6 @@ def gate_choices(portfolio) -> QuerySet[IntegrationPoint]:
 # --- Writes ----------------------------------------------------------------------------
 
 
-def _streams_of_points(points: list[IntegrationPoint]) -> dict[int, set[int]]:
-    """Each point's value streams: those it lists and its trains' (one query)."""
-    streams = {point.pk: set() for point in points}
-    through = IntegrationPoint.value_streams.through.objects.filter(integrationpoint_id__in=list(streams))
-    for point_id, stream_id in through.values_list("integrationpoint_id", "valuestream_id"):
-        streams[point_id].add(stream_id)
-    trains = IntegrationPoint.trains.through.objects.filter(integrationpoint_id__in=list(streams))
-    for point_id, stream_id in trains.values_list("integrationpoint_id", "train__value_stream_id"):
-        streams[point_id].add(stream_id)
-    return streams
-
-
 def _errors(
     *,
     portfolio,
@@ -309,7 +297,7 @@ def _errors(
         errors["integration_points"] = [f"{', '.join(foreign)}: not an integration point of this portfolio."]
     elif value_streams and integration_points:
         spanned = {stream.pk for stream in value_streams}
-        streams_of = _streams_of_points(integration_points)
+        streams_of = value_streams_by_point(integrationpoint_id__in=[point.pk for point in integration_points])
         unrelated = [str(point) for point in integration_points if not streams_of[point.pk] & spanned]
         if unrelated:
             errors["integration_points"] = [f"{', '.join(unrelated)}: integrates none of the release's value streams."]

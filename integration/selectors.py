@@ -7,12 +7,14 @@ outcome and check) and ``recent_outcome_changes``.
 """
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from portfolio.api.links import attach_link_ids, attach_linked
 from portfolio.permissions import visible_portfolio_ids
 from valuestreams.models import Dependency, Feature, Train, TrainKind, ValueStream
 from valuestreams.selectors import DEPENDENCY_ROW_RELATED, mark_late, with_latest_status_summary
@@ -66,6 +68,20 @@ def with_latest_check(points: QuerySet[IntegrationPoint]) -> QuerySet[Integratio
         latest_check_findings=Subquery(latest.values("finding_count")[:1]),
         latest_check_blocking=Subquery(latest.values("blocking_count")[:1]),
     )
+
+
+def value_streams_by_point(**where) -> defaultdict[int, set[int]]:
+    """Each point's value streams: those it lists and those of its trains (two queries
+    on the link tables). ``where`` filters the links by their point, e.g.
+    ``integrationpoint__portfolio=portfolio`` or ``integrationpoint_id__in=ids``."""
+    streams = defaultdict(set)
+    for through, stream in (
+        (IntegrationPoint.value_streams.through, "valuestream_id"),
+        (IntegrationPoint.trains.through, "train__value_stream_id"),
+    ):
+        for point_id, stream_id in through.objects.filter(**where).values_list("integrationpoint_id", stream):
+            streams[point_id].add(stream_id)
+    return streams
 
 
 # --- The scheduled checks --------------------------------------------------------------
@@ -156,6 +172,17 @@ def attach_latest_checks(points: list[IntegrationPoint]) -> list[IntegrationPoin
             )
         )
     return points
+
+
+def complete_api_rows(points) -> list[IntegrationPoint]:
+    """A page of ``integration_point_list`` points as the API answers them: the latest
+    check run, the linked value streams and trains (in brief) and the ids of the
+    required dependencies and features, one query per link for the whole page however
+    many each point has."""
+    points = attach_latest_checks(list(points))
+    attach_linked(points, "value_streams", fields=("key", "name"), order_by="name")
+    attach_linked(points, "trains", fields=("key", "name", "kind"), order_by="name")
+    return attach_link_ids(points, "dependencies", "features")
 
 
 # --- A point's page ----------------------------------------------------------------

@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from portfolio.api.mixins import VersionedMixin, reread
 from portfolio.api.permissions import RulesPermission
 from portfolio.core.concurrency import StaleVersion
-from portfolio.core.links import attach_link_ids, attach_linked
 from valuestreams.models import Train
 
 from .. import selectors, services
@@ -65,7 +64,7 @@ class IntegrationPointViewSet(
         return (
             selectors.integration_point_list(user=self.request.user)
             .select_related("portfolio", "program_increment", "solution_train")
-            .prefetch_related(None)  # the links are read by _complete, page by page
+            .prefetch_related(None)  # the links are read page by page: selectors.complete_api_rows
             .prefetch_related(
                 Prefetch(
                     "criteria",
@@ -76,25 +75,15 @@ class IntegrationPointViewSet(
             )
         )
 
-    @staticmethod
-    def _complete(points):
-        """The latest check run, the linked value streams and trains (in brief) and the ids
-        of the required dependencies and features: one query per link for the whole page,
-        however many each point has."""
-        points = selectors.attach_latest_checks(list(points))
-        attach_linked(points, "value_streams", fields=("key", "name"), order_by="name")
-        attach_linked(points, "trains", fields=("key", "name", "kind"), order_by="name")
-        return attach_link_ids(points, "dependencies", "features")
-
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        return self._complete(page) if page is not None else None
+        return selectors.complete_api_rows(page) if page is not None else None
 
     def get_object(self):
-        return self._complete([super().get_object()])[0]
+        return selectors.complete_api_rows([super().get_object()])[0]
 
     def _reread(self, point):
-        return self._complete([reread(self, point)])[0]
+        return selectors.complete_api_rows([reread(self, point)])[0]
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -32,7 +32,7 @@ User = get_user_model()
 
 class LinkedField(ManyRelatedField):
     """A many-to-many field. Where a list view has read the links of its whole page at
-    once (``portfolio.core.links``), they are on the instance as ``<source>_listed``
+    once (``portfolio.api.links``), they are on the instance as ``<source>_listed``
     and are answered from there; otherwise from the related manager."""
 
     def get_attribute(self, instance):

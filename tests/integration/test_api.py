@@ -1,6 +1,8 @@
 """Integration points, check runs and results through the REST API: who reads and writes
 what, ETags, the idempotent result endpoint, and query counts."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -304,7 +306,7 @@ def test_a_list_row_says_what_the_point_itself_says(demo, api_client_for):
     _checked(demo)
     viewer = fresh(demo.users["viewer"])
     rows = api_client_for(viewer).get(LIST, {"portfolio": demo.portfolio.pk, "page_size": 100}).json()["results"]
-    request = type("Request", (), {"user": viewer})()
+    request = SimpleNamespace(user=viewer)  # what the serializer reads of the request
     alone = attach_latest_checks(list(integration_point_list(user=viewer, portfolio=demo.portfolio)))
     expected = IntegrationPointSerializer(alone, many=True, context={"request": request}).data
     assert any(row["trains"] and row["dependencies"] and row["features"] for row in rows)
